@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what docket needs on a Debian machine, only what is missing: system packages with
+# apt-get, and PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a
+# glibc-only libpdfium.so; Debian has no PDFium package). Idempotent; safe to run every time.
+set -euo pipefail
+
+PYPDFIUM2_VERSION=5.15.2
+PDFIUM_DIR=${DOCKET_PDFIUM_DIR:-/usr/local/lib/docket}
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_packages=(ca-certificates pkg-config)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null 2>&1 || {
+  log "cargo not found: install the Rust toolchain with rustup (https://rustup.rs) first"
+  exit 1
+}
+
+if [ ! -f "$PDFIUM_DIR/libpdfium.so" ]; then
+  log "fetching PDFium from pypdfium2==$PYPDFIUM2_VERSION into $PDFIUM_DIR"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  python3 -m pip download --quiet --no-deps --only-binary :all: \
+    --platform manylinux_2_17_x86_64 "pypdfium2==$PYPDFIUM2_VERSION" -d "$tmp"
+  as_root mkdir -p "$PDFIUM_DIR"
+  python3 - "$tmp" "$PDFIUM_DIR" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/pypdfium2-*.whl")[0]
+with zipfile.ZipFile(wheel) as z, z.open("pypdfium2_raw/libpdfium.so") as src, \
+        open(sys.argv[2] + "/libpdfium.so", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+fi
+log "ok (PDFium at $PDFIUM_DIR/libpdfium.so)"

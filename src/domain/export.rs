@@ -1,0 +1,471 @@
+//! The GetExportData model (seed 004), field for field, and how recognised pages fill it.
+//! Every field of the seed is always present: what docket does not track yet is `null`.
+//!
+//! Chunks are pages (chunk N is page N). Each page with text has two entities, its `words` and
+//! its `lines`, whose `keyValues` carry the text, box (page units, top-left origin), corner
+//! points, confidence and span. Spans are offsets into the page text: lines joined by "\n",
+//! words within a line by " ".
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::text::{Line, PageText, Rect, Word};
+use super::Timestamp;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BoundingBox {
+    pub height: f64,
+    pub width: f64,
+    pub left: f64,
+    pub bottom: f64,
+    pub x: f64,
+    pub y: f64,
+    pub right: f64,
+    pub top: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Span {
+    pub offset: i64,
+    pub length: i64,
+}
+
+/// Where something is on its page and how sure we are of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    pub bounding_box: BoundingBox,
+    pub points: Vec<Point>,
+    pub confidence: f64,
+    pub spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyValue {
+    #[serde(flatten)]
+    pub region: Region,
+    pub page_number: i64,
+    pub category: String,
+    pub category_normalized: String,
+    pub content: String,
+    pub content_normalized: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildKeyValue {
+    #[serde(flatten)]
+    pub key_value: KeyValue,
+    pub child_temporary_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QrCode {
+    #[serde(flatten)]
+    pub region: Region,
+    pub key_values: Vec<ChildKeyValue>,
+    pub qr_code_content: String,
+    pub invalid_keys_count: i64,
+    pub duplicated_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableCell {
+    #[serde(flatten)]
+    pub region: Region,
+    pub row_index: i64,
+    pub column_index: i64,
+    pub content: String,
+    pub content_normalized: String,
+    pub page_number: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableHeader {
+    #[serde(flatten)]
+    pub cell: TableCell,
+    pub category: String,
+    pub category_normalized: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BoundsAndPoints {
+    pub page_number: i64,
+    pub bounding_box: BoundingBox,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Table {
+    #[serde(flatten)]
+    pub region: Region,
+    pub row_count: i64,
+    pub column_count: i64,
+    pub table_headers: Vec<TableHeader>,
+    /// Keyed by row index.
+    pub table_rows: BTreeMap<String, Vec<TableCell>>,
+    pub bounds_and_points: Vec<BoundsAndPoints>,
+    pub table_rows_table_content: BTreeMap<String, String>,
+    pub has_alternative_headers: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateTableHeader {
+    #[serde(flatten)]
+    pub header: TableHeader,
+    pub unique_id: String,
+    pub field_type: i64,
+    pub is_required: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateTableCell {
+    #[serde(flatten)]
+    pub cell: TableCell,
+    pub unique_id: String,
+    pub header_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateTable {
+    pub row_count: i64,
+    pub column_count: i64,
+    pub table_headers: Vec<TemplateTableHeader>,
+    pub table_rows: BTreeMap<String, Vec<TemplateTableCell>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateBuilderField {
+    #[serde(flatten)]
+    pub region: Region,
+    pub field_unique_id: String,
+    #[serde(rename = "type")]
+    pub field_type: String,
+    pub key_values: Vec<ChildKeyValue>,
+    pub table: Option<TemplateTable>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Entity {
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    pub category: String,
+    pub group_name: String,
+    pub page_number: i64,
+    pub chunk_number: i64,
+    pub custom_form_values: Option<String>,
+    pub qr_code: Option<QrCode>,
+    pub table: Option<Table>,
+    pub template_builder_field: Option<TemplateBuilderField>,
+    pub key_values: Vec<KeyValue>,
+    pub added_on: Option<Timestamp>,
+    pub added_by: Option<i64>,
+    pub added_by_external: Option<String>,
+    pub edited_on: Option<Timestamp>,
+    pub viewer_edited_on: Option<Timestamp>,
+    pub edited_by: Option<i64>,
+    pub edited_by_external: Option<String>,
+    pub integrated_on: Option<Timestamp>,
+    pub integrated_by: Option<i64>,
+    pub integrated_by_external: Option<String>,
+    pub integration_failed_reason: Option<String>,
+    pub integration_failed_reason_detailed: Option<String>,
+    pub marked_as_solved: bool,
+    pub not_detected: bool,
+    pub content_understanding_detected: bool,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Chunk {
+    pub entities: Vec<Entity>,
+    pub version: String,
+    pub retrieved_on: Option<Timestamp>,
+    pub last_modified_by: Option<i64>,
+    pub last_modified_by_external: Option<String>,
+    pub last_modified_on: Option<Timestamp>,
+    pub average_confidence: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportData {
+    pub task_id: i64,
+    pub original_file_url: Option<String>,
+    pub workspace_id: i64,
+    pub batch_id: Option<i64>,
+    pub task_number: Option<i64>,
+    pub external_id: Option<String>,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub total_pages: i64,
+    pub last_checkout_by_user_name: Option<String>,
+    pub last_checked_out_by: Option<i64>,
+    pub last_checked_out_until: Option<Timestamp>,
+    pub chunks: Vec<Chunk>,
+    pub last_integrated_by: Option<i64>,
+    pub last_integrated_by_user_name: Option<String>,
+    pub last_integrated_on: Option<Timestamp>,
+    pub average_confidence: f64,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Version of the chunk layout produced by `chunks_from_pages`.
+pub const CHUNK_VERSION: &str = "docket-1";
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Confidences keep four decimals.
+fn round4(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if count == 0 {
+        0.0
+    } else {
+        round4(sum / count as f64)
+    }
+}
+
+impl From<Rect> for BoundingBox {
+    fn from(r: Rect) -> Self {
+        let (left, top, right, bottom) = (
+            round2(r.left),
+            round2(r.top),
+            round2(r.right),
+            round2(r.bottom),
+        );
+        BoundingBox {
+            height: round2(bottom - top),
+            width: round2(right - left),
+            left,
+            bottom,
+            x: left,
+            y: top,
+            right,
+            top,
+        }
+    }
+}
+
+fn region(rect: Rect, confidence: f64, offset: usize, length: usize) -> Region {
+    let bounding_box = BoundingBox::from(rect);
+    let b = &bounding_box;
+    // Clockwise from the top-left corner.
+    let points = [
+        (b.left, b.top),
+        (b.right, b.top),
+        (b.right, b.bottom),
+        (b.left, b.bottom),
+    ]
+    .into_iter()
+    .map(|(x, y)| Point { x, y })
+    .collect();
+    let spans = vec![Span {
+        offset: offset as i64,
+        length: length as i64,
+    }];
+    Region {
+        bounding_box,
+        points,
+        confidence: round4(confidence),
+        spans,
+    }
+}
+
+fn text_entity(category: &str, group: &str, page: i64, key_values: Vec<KeyValue>) -> Entity {
+    Entity {
+        entity_type: "text".into(),
+        category: category.into(),
+        group_name: group.into(),
+        page_number: page,
+        chunk_number: page,
+        custom_form_values: None,
+        qr_code: None,
+        table: None,
+        template_builder_field: None,
+        confidence: mean(key_values.iter().map(|kv| kv.region.confidence)),
+        key_values,
+        added_on: None,
+        added_by: None,
+        added_by_external: None,
+        edited_on: None,
+        viewer_edited_on: None,
+        edited_by: None,
+        edited_by_external: None,
+        integrated_on: None,
+        integrated_by: None,
+        integrated_by_external: None,
+        integration_failed_reason: None,
+        integration_failed_reason_detailed: None,
+        marked_as_solved: false,
+        not_detected: false,
+        content_understanding_detected: false,
+    }
+}
+
+fn key_value(category: &str, page: i64, text: String, region: Region) -> KeyValue {
+    let mut normalized = category.to_owned();
+    normalized[..1].make_ascii_uppercase();
+    KeyValue {
+        region,
+        page_number: page,
+        category: category.to_owned(),
+        category_normalized: normalized,
+        content_normalized: text.clone(),
+        content: text,
+    }
+}
+
+/// One chunk per page: its words and lines as key-values.
+pub fn chunks_from_pages(pages: &[PageText], retrieved_on: Timestamp) -> Vec<Chunk> {
+    pages
+        .iter()
+        .map(|page| {
+            let number = i64::from(page.page_number);
+            let mut words = Vec::new();
+            let mut lines = Vec::new();
+            let mut offset = 0;
+            for line in &page.lines {
+                let line_start = offset;
+                for (i, word) in line.words.iter().enumerate() {
+                    if i > 0 {
+                        offset += 1;
+                    }
+                    words.push(word_key_value(word, number, offset));
+                    offset += word.text.chars().count();
+                }
+                if let Some(kv) = line_key_value(line, number, line_start) {
+                    lines.push(kv);
+                }
+                offset += 1;
+            }
+            let entities = if words.is_empty() {
+                Vec::new()
+            } else {
+                vec![
+                    text_entity("words", "Words", number, words),
+                    text_entity("lines", "Lines", number, lines),
+                ]
+            };
+            Chunk {
+                average_confidence: mean(entities.iter().map(|e| e.confidence)),
+                entities,
+                version: CHUNK_VERSION.into(),
+                retrieved_on: Some(retrieved_on),
+                last_modified_by: None,
+                last_modified_by_external: None,
+                last_modified_on: None,
+            }
+        })
+        .collect()
+}
+
+fn word_key_value(word: &Word, page: i64, offset: usize) -> KeyValue {
+    let region = region(
+        word.bbox,
+        word.confidence,
+        offset,
+        word.text.chars().count(),
+    );
+    key_value("word", page, word.text.clone(), region)
+}
+
+fn line_key_value(line: &Line, page: i64, offset: usize) -> Option<KeyValue> {
+    let text = line.text();
+    let region = region(
+        line.bbox()?,
+        line.confidence(),
+        offset,
+        text.chars().count(),
+    );
+    Some(key_value("line", page, text, region))
+}
+
+/// The task's confidence: the mean over its chunks that have entities.
+pub fn average_confidence(chunks: &[Chunk]) -> f64 {
+    mean(
+        chunks
+            .iter()
+            .filter(|c| !c.entities.is_empty())
+            .map(|c| c.average_confidence),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::text::PageUnit;
+
+    fn word(text: &str, left: f64) -> Word {
+        Word {
+            text: text.into(),
+            bbox: Rect {
+                left,
+                top: 10.0,
+                right: left + 20.0,
+                bottom: 22.0,
+            },
+            confidence: 0.9,
+        }
+    }
+
+    #[test]
+    fn pages_become_chunks_with_words_lines_and_spans() {
+        let page = PageText {
+            page_number: 1,
+            width: 595.0,
+            height: 842.0,
+            unit: PageUnit::Point,
+            lines: vec![
+                Line {
+                    words: vec![word("Total", 10.0), word("12,50", 40.0)],
+                },
+                Line {
+                    words: vec![word("EUR", 10.0)],
+                },
+            ],
+        };
+        let chunks = chunks_from_pages(&[page], Timestamp::from_millis(0));
+        let entities = &chunks[0].entities;
+        let words = &entities[0].key_values;
+        assert_eq!(
+            words.iter().map(|w| w.content.as_str()).collect::<Vec<_>>(),
+            ["Total", "12,50", "EUR"]
+        );
+        assert_eq!(words[1].region.spans[0].offset, 6);
+        assert_eq!(words[2].region.spans[0].offset, 12);
+        let lines = &entities[1].key_values;
+        assert_eq!(lines[0].content, "Total 12,50");
+        assert_eq!(lines[0].category, "line");
+        assert_eq!(lines[0].region.bounding_box.right, 60.0);
+        assert_eq!(lines[0].region.points.len(), 4);
+        assert_eq!(chunks[0].average_confidence, 0.9);
+        assert_eq!(average_confidence(&chunks), 0.9);
+    }
+}

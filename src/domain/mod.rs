@@ -1,0 +1,13 @@
+//! Domain types: task and integration statuses, the task state machine, validated values,
+//! workspace templates, recognised text and the export model. No I/O here.
+
+pub mod credentials;
+pub mod export;
+pub mod status;
+pub mod text;
+pub mod values;
+pub mod workspace;
+
+pub use status::{IntegrationStatus, TaskStatus};
+pub use values::{ExternalId, ExternalIntegrationStatus, Invalid, Timestamp};
+pub use workspace::WorkspaceTemplate;

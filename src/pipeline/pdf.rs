@@ -1,0 +1,223 @@
+//! PDF facts through PDFium: page count and the text layer as words and lines with boxes.
+
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::anyhow;
+use pdfium_render::prelude::*;
+
+use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
+
+static PDFIUM: OnceLock<Pdfium> = OnceLock::new();
+/// PDFium's last-error code is process-global and every load overwrites it, so a load and the
+/// error read after it must not interleave with another thread's load.
+static LOAD: Mutex<()> = Mutex::new(());
+
+/// Binds PDFium once per process from the given library path. Later calls are no-ops returning
+/// Ok. A missing/unloadable library is an Err with a clear message naming the path and saying to
+/// run scripts/setup.sh.
+pub fn init(library_path: &Path) -> anyhow::Result<()> {
+    if PDFIUM.get().is_some() {
+        return Ok(());
+    }
+    let shown = library_path.display();
+    if !library_path.is_file() {
+        return Err(anyhow!(
+            "PDFium library not found at {shown}; run scripts/setup.sh to install it"
+        ));
+    }
+    let bindings = Pdfium::bind_to_library(library_path).map_err(|e| {
+        anyhow!("cannot load the PDFium library at {shown} ({e:?}); run scripts/setup.sh to reinstall it")
+    })?;
+    // A concurrent init may have won the race; its instance is as good as ours.
+    let _ = PDFIUM.set(Pdfium::new(bindings));
+    Ok(())
+}
+
+/// Whether init succeeded.
+pub fn is_available() -> bool {
+    PDFIUM.get().is_some()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("PDFium is not initialised")]
+    Unavailable,
+    #[error("the PDF is password-protected")]
+    Encrypted,
+    #[error("not a readable PDF: {0}")]
+    Unreadable(String),
+}
+
+/// Number of pages; Unreadable for truncated/garbage bytes, Encrypted for password-protected files.
+pub fn page_count(bytes: &[u8]) -> Result<u32, PdfError> {
+    let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
+    let document = open(pdfium, bytes)?;
+    let count = document.pages().len();
+    u32::try_from(count).map_err(|_| PdfError::Unreadable(format!("page count {count}")))
+}
+
+/// The text layer of every page, in page order (pages without text give a PageText with no lines).
+pub fn extract_text(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
+    let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
+    let document = open(pdfium, bytes)?;
+    let pages = document.pages();
+    (0..pages.len())
+        .map(|index| {
+            let page_error = |e: PdfiumError| {
+                PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e)))
+            };
+            let page = pages.get(index).map_err(page_error)?;
+            let height = f64::from(page.height().value);
+            // Character boxes are in user space; the visible page box need not start at (0, 0).
+            let origin = page.boundaries().bounding().map_or((0.0, height), |b| {
+                (
+                    f64::from(b.bounds.left().value),
+                    f64::from(b.bounds.top().value),
+                )
+            });
+            let text = page.text().map_err(page_error)?;
+            Ok(PageText {
+                page_number: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                width: f64::from(page.width().value),
+                height,
+                unit: PageUnit::Point,
+                lines: group_lines(words(&text, origin)),
+            })
+        })
+        .collect()
+}
+
+fn open<'a>(pdfium: &'a Pdfium, bytes: &'a [u8]) -> Result<PdfDocument<'a>, PdfError> {
+    // Nothing to parse; and an empty slice's pointer is dangling, so keep it away from C.
+    if bytes.is_empty() {
+        return Err(PdfError::Unreadable("empty file".into()));
+    }
+    let _guard = LOAD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pdfium
+        .load_pdf_from_byte_slice(bytes, None)
+        .map_err(|e| match e {
+            // SecurityError is an unsupported security handler: unreadable without credentials too.
+            PdfiumError::PdfiumLibraryInternalError(
+                PdfiumInternalError::PasswordError | PdfiumInternalError::SecurityError,
+            ) => PdfError::Encrypted,
+            other => PdfError::Unreadable(describe(&other)),
+        })
+}
+
+/// PdfiumError's Display is a multi-line Debug dump; say it in a few words instead.
+fn describe(error: &PdfiumError) -> String {
+    match error {
+        PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::FormatError) => {
+            "not in PDF format or corrupted".into()
+        }
+        PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::FileError) => {
+            "file not found or could not be opened".into()
+        }
+        PdfiumError::PdfiumLibraryInternalError(PdfiumInternalError::PageError) => {
+            "page not found or content error".into()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// One character of the text layer, in top-left page coordinates.
+struct Glyph {
+    ch: char,
+    bbox: Rect,
+    size: f64,
+}
+
+/// Words of a page in PDFium's text order: split on whitespace, PDFium-generated characters
+/// (inserted spaces and line breaks), baseline changes, and wide horizontal gaps.
+/// `origin` is the page box's top-left corner in PDF user space (y up).
+fn words(text: &PdfPageText, origin: (f64, f64)) -> Vec<Word> {
+    let (left, top) = origin;
+    let mut words = Vec::new();
+    let mut current: Vec<Glyph> = Vec::new();
+    for ch in text.chars().iter() {
+        let glyph = ch.unicode_char().and_then(|c| {
+            if c.is_whitespace() || c.is_control() || ch.is_generated().unwrap_or(false) {
+                return None;
+            }
+            // Loose bounds span the font's ascent to descent, so every word of a run gets the
+            // same height (≈ font size); tight bounds shrink to the ink, e.g. x-height for "ace".
+            let b = ch.loose_bounds().ok()?;
+            let bbox = Rect {
+                left: f64::from(b.left().value) - left,
+                top: top - f64::from(b.top().value),
+                right: f64::from(b.right().value) - left,
+                bottom: top - f64::from(b.bottom().value),
+            };
+            let size = match f64::from(ch.scaled_font_size().value) {
+                s if s > 0.0 => s,
+                _ => bbox.height(),
+            };
+            Some(Glyph { ch: c, bbox, size })
+        });
+        let Some(glyph) = glyph else {
+            flush(&mut current, &mut words);
+            continue;
+        };
+        if let Some(prev) = current.last() {
+            if !same_line(&prev.bbox, &glyph.bbox) || {
+                // Words are often positioned apart with no space character between them.
+                let gap = glyph.bbox.left - prev.bbox.right;
+                gap > 0.25 * prev.size.max(glyph.size) || glyph.bbox.left < prev.bbox.left
+            } {
+                flush(&mut current, &mut words);
+            }
+        }
+        current.push(glyph);
+    }
+    flush(&mut current, &mut words);
+    words
+}
+
+fn flush(glyphs: &mut Vec<Glyph>, words: &mut Vec<Word>) {
+    let mut iter = glyphs.drain(..);
+    let Some(first) = iter.next() else { return };
+    let mut text = String::from(first.ch);
+    let mut bbox = first.bbox;
+    for glyph in iter {
+        text.push(glyph.ch);
+        bbox = bbox.union(&glyph.bbox);
+    }
+    words.push(Word {
+        text,
+        bbox,
+        confidence: 1.0,
+    });
+}
+
+fn centre(r: &Rect) -> f64 {
+    (r.top + r.bottom) / 2.0
+}
+
+/// Vertical centres within half a line height of each other.
+fn same_line(a: &Rect, b: &Rect) -> bool {
+    (centre(a) - centre(b)).abs() <= 0.5 * a.height().max(b.height())
+}
+
+/// Lines top to bottom, each left to right.
+fn group_lines(mut words: Vec<Word>) -> Vec<Line> {
+    words.sort_by(|a, b| centre(&a.bbox).total_cmp(&centre(&b.bbox)));
+    let mut lines: Vec<Line> = Vec::new();
+    for word in words {
+        match lines.last_mut() {
+            Some(line) if line.bbox().is_some_and(|b| same_line(&b, &word.bbox)) => {
+                line.words.push(word)
+            }
+            _ => lines.push(Line { words: vec![word] }),
+        }
+    }
+    for line in &mut lines {
+        line.words
+            .sort_by(|a, b| a.bbox.left.total_cmp(&b.bbox.left));
+    }
+    lines.sort_by(|a, b| {
+        let top = |l: &Line| l.bbox().map_or(0.0, |r| r.top);
+        top(a).total_cmp(&top(b))
+    });
+    lines
+}

@@ -1,0 +1,44 @@
+//! Content-addressed file storage: a file's key is the SHA-256 of its bytes, so storing the same
+//! original twice keeps one copy and a key never points at changed content. Backed by
+//! `object_store`, whose S3 implementation can replace the local directory later.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use object_store::local::LocalFileSystem;
+use object_store::{path::Path as ObjectPath, ObjectStore, PutPayload};
+use sha2::{Digest, Sha256};
+
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl BlobStore {
+    pub fn local(root: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        Ok(BlobStore {
+            inner: Arc::new(LocalFileSystem::new_with_prefix(root)?),
+        })
+    }
+
+    fn location(key: &str) -> ObjectPath {
+        let prefix = key.get(..2).unwrap_or("xx");
+        ObjectPath::from(format!("sha256/{prefix}/{key}"))
+    }
+
+    /// Stores the bytes and returns their key.
+    pub async fn put(&self, bytes: Vec<u8>) -> anyhow::Result<String> {
+        let key = hex::encode(Sha256::digest(&bytes));
+        let location = Self::location(&key);
+        if self.inner.head(&location).await.is_err() {
+            self.inner.put(&location, PutPayload::from(bytes)).await?;
+        }
+        Ok(key)
+    }
+
+    pub async fn get(&self, key: &str) -> anyhow::Result<Vec<u8>> {
+        let result = self.inner.get(&Self::location(key)).await?;
+        Ok(result.bytes().await?.to_vec())
+    }
+}

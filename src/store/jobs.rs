@@ -1,0 +1,221 @@
+//! The job queue beside the tasks: one row per task with pending pipeline work, claimed by
+//! workers under an expiring lease. Every write a worker makes checks it still holds the lease,
+//! so a worker that lost its job (lease expired, task reprocessed) cannot overwrite newer state.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::{record_status, Store, StoreError, StoreResult, StoredFile};
+use crate::domain::{TaskStatus, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStage {
+    PreProcess,
+    Recognize,
+}
+
+impl JobStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobStage::PreProcess => "preprocess",
+            JobStage::Recognize => "recognize",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "preprocess" => Some(JobStage::PreProcess),
+            "recognize" => Some(JobStage::Recognize),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub task_id: i64,
+    pub stage: JobStage,
+    /// How many times this job has been claimed, this time included.
+    pub attempts: i64,
+    pub worker: String,
+}
+
+pub(super) async fn insert_job(
+    tx: &mut Transaction<'static, Sqlite>,
+    task_id: i64,
+    stage: JobStage,
+    priority: i64,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO jobs (task_id, stage, priority, created_at) VALUES (?, ?, ?, ?)")
+        .bind(task_id)
+        .bind(stage.as_str())
+        .bind(priority)
+        .bind(Timestamp::now().millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Takes the most urgent job that nobody holds (or whose holder's lease ran out).
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease_seconds: i64,
+    ) -> StoreResult<Option<ClaimedJob>> {
+        let now = Timestamp::now();
+        let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
+            "UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
+             WHERE id = (SELECT id FROM jobs WHERE lease_expires_at IS NULL OR lease_expires_at < ?3
+                         ORDER BY priority DESC, id LIMIT 1)
+             RETURNING id, task_id, stage, attempts",
+        )
+        .bind(worker)
+        .bind(now.plus_seconds(lease_seconds).millis())
+        .bind(now.millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, task_id, stage, attempts)| {
+            let stage = JobStage::parse(&stage)
+                .ok_or_else(|| StoreError::Corrupt(format!("job {id}: stage {stage}")))?;
+            Ok(ClaimedJob {
+                id,
+                task_id,
+                stage,
+                attempts,
+                worker: worker.to_owned(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Extends the lease; false when the job is no longer this worker's.
+    pub async fn renew_lease(&self, job: &ClaimedJob, lease_seconds: i64) -> StoreResult<bool> {
+        let result =
+            sqlx::query("UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?")
+                .bind(Timestamp::now().plus_seconds(lease_seconds).millis())
+                .bind(job.id)
+                .bind(&job.worker)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Begins a worker's write, or None when the job was taken away from it.
+    async fn holding(&self, job: &ClaimedJob) -> StoreResult<Option<Transaction<'static, Sqlite>>> {
+        let mut tx = self.write().await?;
+        let held: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE id = ? AND lease_owner = ?")
+                .bind(job.id)
+                .bind(&job.worker)
+                .fetch_optional(&mut *tx)
+                .await?;
+        Ok(held.map(|_| tx))
+    }
+
+    /// Moves the job's task to `status`. Returns false when the job is no longer held.
+    pub async fn set_job_status(&self, job: &ClaimedJob, status: TaskStatus) -> StoreResult<bool> {
+        let Some(mut tx) = self.holding(job).await? else {
+            return Ok(false);
+        };
+        record_status(&mut tx, job.task_id, status, None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Ends the job with the task in a failed status and a reason a user can read.
+    pub async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        status: TaskStatus,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        let Some(mut tx) = self.holding(job).await? else {
+            return Ok(false);
+        };
+        record_status(&mut tx, job.task_id, status, Some(reason)).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Pre-processing done: keeps the original and page count, and queues recognition in the
+    /// same job row (released, so any worker may take it).
+    pub async fn finish_preprocessing(
+        &self,
+        job: &ClaimedJob,
+        original: &StoredFile,
+        total_pages: i64,
+    ) -> StoreResult<bool> {
+        let Some(mut tx) = self.holding(job).await? else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE tasks SET total_pages = ?, original_key = ?, original_media_type = ?,
+                original_file_name = COALESCE(original_file_name, ?)
+             WHERE id = ?",
+        )
+        .bind(total_pages)
+        .bind(&original.key)
+        .bind(&original.media_type)
+        .bind(&original.file_name)
+        .bind(job.task_id)
+        .execute(&mut *tx)
+        .await?;
+        record_status(
+            &mut tx,
+            job.task_id,
+            TaskStatus::PreProcessingSuccessful,
+            None,
+        )
+        .await?;
+        record_status(&mut tx, job.task_id, TaskStatus::QueuedForRecognition, None).await?;
+        sqlx::query(
+            "UPDATE jobs SET stage = ?, attempts = 0, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+        )
+        .bind(JobStage::Recognize.as_str())
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Recognition done: stores the result and hands the task to review.
+    pub async fn finish_recognition(
+        &self,
+        job: &ClaimedJob,
+        pages_json: &str,
+    ) -> StoreResult<bool> {
+        let Some(mut tx) = self.holding(job).await? else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO task_results (task_id, pages_json, recognized_at) VALUES (?, ?, ?)
+             ON CONFLICT (task_id) DO UPDATE SET pages_json = excluded.pages_json,
+                recognized_at = excluded.recognized_at",
+        )
+        .bind(job.task_id)
+        .bind(pages_json)
+        .bind(Timestamp::now().millis())
+        .execute(&mut *tx)
+        .await?;
+        record_status(
+            &mut tx,
+            job.task_id,
+            TaskStatus::RecognitionSuccessful,
+            None,
+        )
+        .await?;
+        record_status(&mut tx, job.task_id, TaskStatus::ToReview, None).await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
