@@ -1,5 +1,10 @@
 //! docket: a self-hosted IDP server speaking the SmartDocumentor External API.
+//!
+//! Layers: `api` (HTTP) → `domain` (types, state machine, export model) ← `pipeline` (stages and
+//! workers) → `store` (SQLite and files). `app` wires them together for `docket serve`.
 
+pub mod api;
+pub mod app;
 pub mod domain;
 pub mod pipeline;
 pub mod store;

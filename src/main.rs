@@ -1,1 +1,254 @@
-fn main() {}
+//! The `docket` command: `serve` runs the API and the workers; `org` and `workspace` administer
+//! tenants, credentials and workspaces in a data directory. Every flag also reads `DOCKET_<FLAG>`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use docket::app::{Docket, Settings};
+use docket::domain::WorkspaceTemplate;
+use docket::store::IssuedCredentials;
+
+#[derive(Parser)]
+#[command(
+    name = "docket",
+    version,
+    about = "Self-hosted IDP server speaking the SmartDocumentor External API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format.
+    #[arg(
+        long,
+        env = "DOCKET_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and process tasks. On an empty data dir, creates an organisation and prints
+    /// its client_id and client_secret.
+    Serve(ServeArgs),
+    /// Organisations (tenants) and their API credentials.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Workspaces of an organisation.
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+}
+
+#[derive(Args)]
+struct DataDir {
+    /// Where the SQLite database and the stored files live.
+    #[arg(long, env = "DOCKET_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataDir,
+    /// Address to listen on.
+    #[arg(long, env = "DOCKET_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Allow document URLs on loopback and private networks (off: SSRF protection).
+    #[arg(long, env = "DOCKET_ALLOW_PRIVATE_URLS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    allow_private_urls: bool,
+    /// Processing workers (default: one per core).
+    #[arg(long, env = "DOCKET_WORKERS")]
+    workers: Option<usize>,
+    /// Seconds a worker holds a job without renewing it; after a crash, the wait before another
+    /// worker resumes it.
+    #[arg(long, env = "DOCKET_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..))]
+    lease_seconds: i64,
+    /// Largest document accepted, by upload or download, in MiB.
+    #[arg(long, env = "DOCKET_MAX_FILE_MB", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    max_file_mb: u64,
+    /// Seconds a document download may take.
+    #[arg(long, env = "DOCKET_DOWNLOAD_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    download_timeout_seconds: u64,
+    /// Lifetime of bearer tokens, in seconds.
+    #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    token_ttl_seconds: i64,
+    /// Base URL for links docket hands out (default: from the request's Host header).
+    #[arg(long, env = "DOCKET_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// PDFium shared library (installed by scripts/setup.sh).
+    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
+    pdfium_lib: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation with a default workspace; prints its credentials once.
+    New {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        name: String,
+    },
+    /// Issue a new client secret; the old one stops working.
+    RotateSecret {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace in the organisation of a client id.
+    New {
+        #[command(flatten)]
+        data: DataDir,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// A template key or name, e.g. Layout, InvoicesPortugal, "Invoices (Universal)".
+        #[arg(long, default_value = "Layout")]
+        template: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Org {
+            command: OrgCommand::New { data, name },
+        } => {
+            let store = open_store(&data).await?;
+            print_credentials(&store.create_organization(&name).await?);
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::RotateSecret { data, client_id },
+        } => {
+            let store = open_store(&data).await?;
+            print_credentials(&store.rotate_secret(&client_id).await?);
+            Ok(())
+        }
+        Command::Workspace {
+            command:
+                WorkspaceCommand::New {
+                    data,
+                    client_id,
+                    name,
+                    description,
+                    template,
+                },
+        } => {
+            let template = WorkspaceTemplate::parse(&template).with_context(|| {
+                let known: Vec<&str> = WorkspaceTemplate::ALL.iter().map(|t| t.key()).collect();
+                format!(
+                    "unknown template {template:?}; use one of {}",
+                    known.join(", ")
+                )
+            })?;
+            let store = open_store(&data).await?;
+            let org = store
+                .find_organization(&client_id)
+                .await?
+                .context("no organisation has that client id")?;
+            let workspace = store
+                .create_workspace(org.id, &name, description.as_deref(), template.key())
+                .await?;
+            println!("workspace_id: {}", workspace.id);
+            Ok(())
+        }
+    }
+}
+
+async fn open_store(data: &DataDir) -> anyhow::Result<docket::store::Store> {
+    docket::store::Store::open(&data.data_dir.join("docket.db")).await
+}
+
+fn print_credentials(issued: &IssuedCredentials) {
+    println!("client_id: {}", issued.organization.client_id);
+    println!("client_secret: {}", issued.client_secret);
+    println!(
+        "secret_expires_on: {}",
+        issued.secret_expires_at.to_api_string()
+    );
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut settings = Settings::new(&args.data.data_dir)
+        .allow_private_urls(args.allow_private_urls)
+        .max_file_bytes(args.max_file_mb * 1024 * 1024)
+        .download_timeout(Duration::from_secs(args.download_timeout_seconds));
+    settings.pdfium_library = args.pdfium_lib;
+    settings.pipeline.lease_seconds = args.lease_seconds;
+    if let Some(workers) = args.workers {
+        settings.pipeline.workers = workers.max(1);
+    }
+    settings.api.token_ttl_seconds = args.token_ttl_seconds;
+    settings.api.public_url = args.public_url;
+    let docket = Docket::open(settings).await?;
+    if let Some(issued) = docket.bootstrap().await? {
+        print_credentials(&issued);
+    }
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    tracing::info!(address = %listener.local_addr()?, data_dir = %args.data.data_dir.display(), "docket listening");
+    docket.start_workers();
+    axum::serve(listener, docket.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr so stdout carries only what the command prints (credentials).
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

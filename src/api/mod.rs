@@ -1,0 +1,143 @@
+//! The HTTP API: the SmartDocumentor External API routes, authentication, the error mapping and
+//! the generated OpenAPI document. Handlers are thin: they validate input into domain types and
+//! call the store and the pipeline.
+
+mod auth;
+mod catalog;
+mod error;
+mod input;
+mod tasks;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderMap};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::pipeline::Pipeline;
+use crate::store::blobs::BlobStore;
+use crate::store::{Page, Store};
+
+pub use error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub token_ttl_seconds: i64,
+    pub max_upload_bytes: usize,
+    /// Base of the URLs docket hands out (e.g. `originalFileUrl`); from the Host header if None.
+    pub public_url: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token_ttl_seconds: 3600,
+            max_upload_bytes: 100 * 1024 * 1024,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub blobs: BlobStore,
+    pub pipeline: Pipeline,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = &self.config.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+}
+
+/// The paginated envelope shared by tasks and batches.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    pub page_number: u32,
+    pub total_pages: i64,
+    pub total_count: i64,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
+}
+
+impl<T> Paginated<T> {
+    fn new(items: Vec<T>, page: Page, total_count: i64) -> Self {
+        let size = i64::from(page.size);
+        let total_pages = (total_count + size - 1) / size;
+        Paginated {
+            items,
+            page_number: page.number,
+            total_pages,
+            total_count,
+            has_previous_page: page.number > 1,
+            has_next_page: i64::from(page.number) < total_pages,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "docket", description = "Self-hosted IDP server speaking the SmartDocumentor External API"),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The whole API with its OpenAPI document at `/openapi.json`.
+pub fn router(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::token))
+        .routes(routes!(tasks::process))
+        .routes(routes!(tasks::status))
+        .routes(routes!(tasks::status_list))
+        .routes(routes!(tasks::status_list_paginated))
+        .routes(routes!(tasks::set_external_integration_status))
+        .routes(routes!(tasks::set_external_integration_status_docs_path))
+        .routes(routes!(tasks::restart_processing))
+        .routes(routes!(tasks::export_data))
+        .routes(routes!(tasks::export_data_by_query))
+        .routes(routes!(tasks::original_file))
+        .routes(routes!(tasks::status_history))
+        .routes(routes!(catalog::current_workspaces))
+        .routes(routes!(catalog::create_batch, catalog::get_batch))
+        .routes(routes!(catalog::batches_paginated))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    // Multipart uploads carry the file plus form fields; leave room for the latter.
+    let body_limit = state.config.max_upload_bytes + 64 * 1024;
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

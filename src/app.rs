@@ -1,0 +1,103 @@
+//! Wiring: opens the data directory (SQLite database and file store), builds the pipeline and
+//! the router. Used by `docket serve` and by the integration tests alike.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{self, ApiConfig, AppState};
+use crate::pipeline::fetch::FetchPolicy;
+use crate::pipeline::{pdf, Pipeline, PipelineConfig};
+use crate::store::blobs::BlobStore;
+use crate::store::{IssuedCredentials, Store};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub pdfium_library: PathBuf,
+    pub api: ApiConfig,
+    pub pipeline: PipelineConfig,
+}
+
+impl Settings {
+    /// Defaults for a data directory; the PDFium path from `DOCKET_PDFIUM_LIB` or the place
+    /// `scripts/setup.sh` installs it.
+    pub fn new(data_dir: &Path) -> Self {
+        Settings {
+            data_dir: data_dir.to_owned(),
+            pdfium_library: std::env::var_os("DOCKET_PDFIUM_LIB")
+                .map_or_else(|| PathBuf::from(DEFAULT_PDFIUM_LIBRARY), PathBuf::from),
+            api: ApiConfig::default(),
+            pipeline: PipelineConfig::default(),
+        }
+    }
+
+    pub fn allow_private_urls(mut self, allow: bool) -> Self {
+        self.pipeline.fetch.allow_private = allow;
+        self
+    }
+
+    pub fn max_file_bytes(mut self, bytes: u64) -> Self {
+        self.pipeline.fetch.max_bytes = bytes;
+        self.api.max_upload_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        self
+    }
+
+    pub fn download_timeout(mut self, timeout: Duration) -> Self {
+        self.pipeline.fetch = FetchPolicy {
+            timeout,
+            ..self.pipeline.fetch
+        };
+        self
+    }
+}
+
+pub const DEFAULT_PDFIUM_LIBRARY: &str = "/usr/local/lib/docket/libpdfium.so";
+
+/// An opened docket: store, files and pipeline, ready to serve.
+#[derive(Clone)]
+pub struct Docket {
+    pub state: AppState,
+}
+
+impl Docket {
+    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+        pdf::init(&settings.pdfium_library)?;
+        let store = Store::open(&settings.data_dir.join("docket.db")).await?;
+        let blobs = BlobStore::local(&settings.data_dir.join("files"))?;
+        let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;
+        Ok(Docket {
+            state: AppState {
+                store,
+                blobs,
+                pipeline,
+                config: Arc::new(settings.api),
+            },
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// On an empty database, creates the first organisation and returns its credentials.
+    pub async fn bootstrap(&self) -> anyhow::Result<Option<IssuedCredentials>> {
+        if self.state.store.count_organizations().await? > 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.state
+                .store
+                .create_organization("Default organisation")
+                .await?,
+        ))
+    }
+
+    pub fn start_workers(&self) {
+        self.state.pipeline.spawn_workers();
+    }
+
+    pub fn router(&self) -> axum::Router {
+        api::router(self.state.clone())
+    }
+}
