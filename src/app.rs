@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::api::{self, ApiConfig, AppState};
 use crate::pipeline::fetch::FetchPolicy;
-use crate::pipeline::{pdf, Pipeline, PipelineConfig};
+use crate::pipeline::{pdf, Pipeline, PipelineConfig, Workers};
 use crate::store::blobs::BlobStore;
 use crate::store::{IssuedCredentials, Store};
 
@@ -93,8 +93,8 @@ impl Docket {
         ))
     }
 
-    pub fn start_workers(&self) {
-        self.state.pipeline.spawn_workers();
+    pub fn start_workers(&self) -> Workers {
+        self.state.pipeline.spawn_workers()
     }
 
     pub fn router(&self) -> axum::Router {

@@ -238,6 +238,12 @@ async fn new_task(
     upload: Option<Upload>,
 ) -> ApiResult<NewTask> {
     let org_id = tenant.org_id;
+    let limit = state.config.max_upload_bytes;
+    if upload.as_ref().is_some_and(|u| u.bytes.len() > limit) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the file is larger than {limit} bytes"
+        )));
+    }
     let workspace = state
         .store
         .workspace(org_id, request.workspace_id)

@@ -6,4 +6,4 @@ pub mod fetch;
 pub mod pdf;
 mod worker;
 
-pub use worker::{Pipeline, PipelineConfig};
+pub use worker::{Pipeline, PipelineConfig, Workers};

@@ -41,6 +41,16 @@ impl Default for PipelineConfig {
     }
 }
 
+/// Running workers. Stopping them mid-job is safe: the job's lease runs out and another worker
+/// takes it over.
+pub struct Workers(tokio::task::JoinSet<()>);
+
+impl Workers {
+    pub async fn stop(mut self) {
+        self.0.shutdown().await;
+    }
+}
+
 #[derive(Clone)]
 pub struct Pipeline {
     store: Store,
@@ -67,14 +77,17 @@ impl Pipeline {
         self.wake.notify_one();
     }
 
-    /// Starts the configured number of workers on the current runtime.
-    pub fn spawn_workers(&self) {
+    /// Starts the configured number of workers on the current runtime; they run until the
+    /// returned handle is stopped or dropped.
+    pub fn spawn_workers(&self) -> Workers {
         let process = crate::domain::credentials::new_client_id();
+        let mut set = tokio::task::JoinSet::new();
         for n in 0..self.config.workers.max(1) {
             let worker = self.clone();
-            let id = format!("{}-{n}", &process[..8]);
-            tokio::spawn(async move { worker.work(id).await });
+            let id = format!("{}-{n}", process.get(..8).unwrap_or(&process));
+            set.spawn(async move { worker.work(id).await });
         }
+        Workers(set)
     }
 
     async fn work(self, worker: String) {

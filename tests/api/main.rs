@@ -1,0 +1,14 @@
+//! End-to-end tests of the HTTP API: a real docket on a real SQLite file, driven over HTTP.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod catalog;
+mod create;
+mod export;
+mod integration_status;
+mod lists;
+mod openapi;
+mod process;
+mod reprocess;
