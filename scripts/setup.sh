@@ -30,6 +30,12 @@ command -v cargo >/dev/null 2>&1 || {
   log "cargo not found: install the Rust toolchain with rustup (https://rustup.rs) first"
   exit 1
 }
+# The test command runs rustfmt and clippy; rustup installs them where they are missing.
+if command -v rustup >/dev/null 2>&1; then
+  for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  done
+fi
 
 if [ ! -f "$PDFIUM_DIR/libpdfium.so" ]; then
   log "fetching PDFium from pypdfium2==$PYPDFIUM2_VERSION into $PDFIUM_DIR"

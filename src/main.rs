@@ -215,10 +215,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %args.data.data_dir.display(), "docket listening");
-    docket.start_workers();
+    let workers = docket.start_workers();
     axum::serve(listener, docket.router())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    workers.stop().await;
     Ok(())
 }
 

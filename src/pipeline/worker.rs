@@ -43,6 +43,7 @@ impl Default for PipelineConfig {
 
 /// Running workers. Stopping them mid-job is safe: the job's lease runs out and another worker
 /// takes it over.
+#[must_use = "dropping the handle stops the workers"]
 pub struct Workers(tokio::task::JoinSet<()>);
 
 impl Workers {
