@@ -22,20 +22,35 @@ fn docket() -> Command {
 /// Runs an admin subcommand and returns its stdout as `key: value` pairs.
 fn admin(args: &[&str]) -> Vec<(String, String)> {
     let output = docket().args(args).output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
-        .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
         .collect()
 }
 
 fn value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    &pairs.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no {key} in {pairs:?}")).1
+    &pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no {key} in {pairs:?}"))
+        .1
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -67,12 +82,24 @@ async fn serve(data_dir: &Path, port: u16) -> Server {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{base}/openapi.json")).send().await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "docket serve did not start");
+    while http
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "docket serve did not start"
+        );
         assert!(child.try_wait().unwrap().is_none(), "docket serve exited");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Server { child, base, stdout }
+    Server {
+        child,
+        base,
+        stdout,
+    }
 }
 
 fn first_lines(stdout: &mut BufReader<ChildStdout>, count: usize) -> Vec<String> {
@@ -87,7 +114,14 @@ fn first_lines(stdout: &mut BufReader<ChildStdout>, count: usize) -> Vec<String>
 
 async fn status(http: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
     let url = format!("{base}/api/v1.0/external/sdtask/status?taskId={id}");
-    http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,15 +134,23 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
 
     let mut first = serve(dir.path(), port).await;
     let lines = first_lines(&mut first.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").expect("client_id line");
-    let secret = lines[1].strip_prefix("client_secret: ").expect("client_secret line");
+    let client_id = lines[0]
+        .strip_prefix("client_id: ")
+        .expect("client_id line");
+    let secret = lines[1]
+        .strip_prefix("client_secret: ")
+        .expect("client_secret line");
     let token = request_token(&http, &first.base, client_id, secret).await;
     let create = |url: String| {
         let request = http
             .post(format!("{}/api/v1.0/external/sdtask/process", first.base))
             .bearer_auth(&token)
             .json(&json!({"context": {"url": url}}));
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["taskId"].as_i64().unwrap() }
+        async move {
+            request.send().await.unwrap().json::<Value>().await.unwrap()["taskId"]
+                .as_i64()
+                .unwrap()
+        }
     };
     let finished = create(files.add("done.pdf", pdf.clone())).await;
     wait_for_status(|| status(&http, &first.base, &token, finished), &[3]).await;
@@ -117,10 +159,17 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         held.push(create(files.add_gated(&format!("held{n}.pdf"), pdf.clone())).await);
     }
     // Both workers are now stuck mid-download; the third task waits in the queue.
-    let started = || (0..3).map(|n| files.hits(&format!("held{n}.pdf:started"))).sum::<usize>();
+    let started = || {
+        (0..3)
+            .map(|n| files.hits(&format!("held{n}.pdf:started")))
+            .sum::<usize>()
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while started() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "downloads never started");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "downloads never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let in_progress = status(&http, &first.base, &token, held[0]).await;
@@ -137,7 +186,10 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         assert_eq!(done["totalPages"], 1);
     }
     let list: Vec<Value> = http
-        .get(format!("{}/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01T00:00:00Z", second.base))
+        .get(format!(
+            "{}/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01T00:00:00Z",
+            second.base
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -146,9 +198,15 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         .await
         .unwrap();
     assert_eq!(list.len(), 4, "no task lost");
-    assert!(list.iter().all(|t| t["taskStatus"] == 3), "none stuck: {list:?}");
+    assert!(
+        list.iter().all(|t| t["taskStatus"] == 3),
+        "none stuck: {list:?}"
+    );
     let history: Vec<Value> = http
-        .get(format!("{}/api/v1.0/external/sdtask/statushistory?taskId={}", second.base, held[0]))
+        .get(format!(
+            "{}/api/v1.0/external/sdtask/statushistory?taskId={}",
+            second.base, held[0]
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -156,10 +214,20 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         .json()
         .await
         .unwrap();
-    let statuses: Vec<i64> = history.iter().map(|e| e["taskStatus"].as_i64().unwrap()).collect();
-    assert_eq!(statuses, [30, 31, 31, 34, 40, 41, 43, 3], "pre-processing was resumed");
+    let statuses: Vec<i64> = history
+        .iter()
+        .map(|e| e["taskStatus"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [30, 31, 31, 34, 40, 41, 43, 3],
+        "pre-processing was resumed"
+    );
     let export: Value = http
-        .get(format!("{}/api/v1.0/external/sdtask/GetExportData/{}", second.base, held[0]))
+        .get(format!(
+            "{}/api/v1.0/external/sdtask/GetExportData/{}",
+            second.base, held[0]
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -167,7 +235,10 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         .json()
         .await
         .unwrap();
-    assert_eq!(export["chunks"][0]["entities"][1]["keyValues"][0]["content"], "Survives a crash");
+    assert_eq!(
+        export["chunks"][0]["entities"][1]["keyValues"][0]["content"],
+        "Survives a crash"
+    );
 
     // A data dir that already has an organisation prints no new credentials.
     second.child.kill().unwrap();
@@ -185,16 +256,61 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
     let client_id = value(&created, "client_id").to_owned();
     let old_secret = value(&created, "client_secret").to_owned();
     assert!(value(&created, "secret_expires_on").ends_with('Z'));
-    let workspace = admin(&["workspace", "new", "--data-dir", data, "--client-id", &client_id, "--name", "Faturas", "--template", "invoices (portugal)"]);
+    let workspace = admin(&[
+        "workspace",
+        "new",
+        "--data-dir",
+        data,
+        "--client-id",
+        &client_id,
+        "--name",
+        "Faturas",
+        "--template",
+        "invoices (portugal)",
+    ]);
     assert_eq!(value(&workspace, "workspace_id"), "2");
-    let rotated = admin(&["org", "rotate-secret", "--data-dir", data, "--client-id", &client_id]);
+    let rotated = admin(&[
+        "org",
+        "rotate-secret",
+        "--data-dir",
+        data,
+        "--client-id",
+        &client_id,
+    ]);
     let secret = value(&rotated, "client_secret").to_owned();
     assert_ne!(secret, old_secret);
 
     for args in [
-        vec!["workspace", "new", "--data-dir", data, "--client-id", &client_id, "--name", "x", "--template", "nope"],
-        vec!["workspace", "new", "--data-dir", data, "--client-id", "unknown", "--name", "x"],
-        vec!["org", "rotate-secret", "--data-dir", data, "--client-id", "unknown"],
+        vec![
+            "workspace",
+            "new",
+            "--data-dir",
+            data,
+            "--client-id",
+            &client_id,
+            "--name",
+            "x",
+            "--template",
+            "nope",
+        ],
+        vec![
+            "workspace",
+            "new",
+            "--data-dir",
+            data,
+            "--client-id",
+            "unknown",
+            "--name",
+            "x",
+        ],
+        vec![
+            "org",
+            "rotate-secret",
+            "--data-dir",
+            data,
+            "--client-id",
+            "unknown",
+        ],
         vec!["serve", "--data-dir", data, "--bind", "not-an-address"],
     ] {
         let output = docket().args(&args).output().unwrap();
@@ -204,12 +320,24 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
 
     let server = serve(dir.path(), free_port()).await;
     let http = reqwest::Client::new();
-    let form = [("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &old_secret)];
-    let refused = http.post(format!("{}/connect/token", server.base)).form(&form).send().await.unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", &client_id),
+        ("client_secret", &old_secret),
+    ];
+    let refused = http
+        .post(format!("{}/connect/token", server.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 400);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let workspaces: Value = http
-        .get(format!("{}/api/v1.0/external/sdworkspace/CurrentWorkspaces", server.base))
+        .get(format!(
+            "{}/api/v1.0/external/sdworkspace/CurrentWorkspaces",
+            server.base
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -217,5 +345,8 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
         .json()
         .await
         .unwrap();
-    assert_eq!(workspaces[1]["workspaceTemplateName"], "Invoices (Portugal)");
+    assert_eq!(
+        workspaces[1]["workspaceTemplateName"],
+        "Invoices (Portugal)"
+    );
 }
