@@ -112,8 +112,11 @@ fn first_lines(stdout: &mut BufReader<ChildStdout>, count: usize) -> Vec<String>
         .collect()
 }
 
-async fn status(http: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
-    let url = format!("{base}/api/v1.0/external/sdtask/status?taskId={id}");
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+) -> T {
     http.get(url)
         .bearer_auth(token)
         .send()
@@ -122,6 +125,15 @@ async fn status(http: &reqwest::Client, base: &str, token: &str, id: i64) -> Val
         .json()
         .await
         .unwrap()
+}
+
+async fn status(http: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
+    get_json(
+        http,
+        format!("{base}/api/v1.0/external/sdtask/status?taskId={id}"),
+        token,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,35 +197,29 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         let done = wait_for_status(|| status(&http, &second.base, &token, *id), &[3]).await;
         assert_eq!(done["totalPages"], 1);
     }
-    let list: Vec<Value> = http
-        .get(format!(
+    let list: Vec<Value> = get_json(
+        &http,
+        format!(
             "{}/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01T00:00:00Z",
             second.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+        &token,
+    )
+    .await;
     assert_eq!(list.len(), 4, "no task lost");
     assert!(
         list.iter().all(|t| t["taskStatus"] == 3),
         "none stuck: {list:?}"
     );
-    let history: Vec<Value> = http
-        .get(format!(
+    let history: Vec<Value> = get_json(
+        &http,
+        format!(
             "{}/api/v1.0/external/sdtask/statushistory?taskId={}",
             second.base, held[0]
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+        &token,
+    )
+    .await;
     let statuses: Vec<i64> = history
         .iter()
         .map(|e| e["taskStatus"].as_i64().unwrap())
@@ -223,18 +229,15 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         [30, 31, 31, 34, 40, 41, 43, 3],
         "pre-processing was resumed"
     );
-    let export: Value = http
-        .get(format!(
+    let export: Value = get_json(
+        &http,
+        format!(
             "{}/api/v1.0/external/sdtask/GetExportData/{}",
             second.base, held[0]
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+        &token,
+    )
+    .await;
     assert_eq!(
         export["chunks"][0]["entities"][1]["keyValues"][0]["content"],
         "Survives a crash"
@@ -333,18 +336,15 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
         .unwrap();
     assert_eq!(refused.status(), 400);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
-    let workspaces: Value = http
-        .get(format!(
+    let workspaces: Value = get_json(
+        &http,
+        format!(
             "{}/api/v1.0/external/sdworkspace/CurrentWorkspaces",
             server.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+        &token,
+    )
+    .await;
     assert_eq!(
         workspaces[1]["workspaceTemplateName"],
         "Invoices (Portugal)"

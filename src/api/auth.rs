@@ -114,7 +114,8 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     responses(
         (status = 200, description = "A bearer token", body = TokenResponse),
         (status = 400, description = "RFC 6749 error", body = OAuthError),
-    )
+    ),
+    security(())
 )]
 pub async fn token(
     State(state): State<AppState>,

@@ -54,8 +54,7 @@ impl From<Workspace> for WorkspaceResponse {
     get,
     path = "/api/v1.0/external/sdworkspace/CurrentWorkspaces",
     tag = "Workspaces",
-    responses((status = 200, body = Vec<WorkspaceResponse>)),
-    security(("bearer" = []))
+    responses((status = 200, body = Vec<WorkspaceResponse>))
 )]
 pub async fn current_workspaces(
     tenant: Tenant,
@@ -108,8 +107,7 @@ pub struct CreateBatchRequest {
     path = "/api/v1.0/external/sdbatch",
     tag = "Batches",
     request_body = CreateBatchRequest,
-    responses((status = 200, body = BatchResponse), (status = 400, description = "Invalid request or unknown workspace")),
-    security(("bearer" = []))
+    responses((status = 200, body = BatchResponse), (status = 400, description = "Invalid request or unknown workspace"))
 )]
 pub async fn create_batch(
     tenant: Tenant,
@@ -149,8 +147,7 @@ pub async fn create_batch(
     path = "/api/v1.0/external/sdbatch",
     tag = "Batches",
     params(("batchId" = i64, Query, description = "Batch id")),
-    responses((status = 200, body = BatchResponse), (status = 400), (status = 404)),
-    security(("bearer" = []))
+    responses((status = 200, body = BatchResponse), (status = 400), (status = 404))
 )]
 pub async fn get_batch(
     tenant: Tenant,
@@ -181,8 +178,7 @@ pub async fn get_batch(
         ("pageNumber" = Option<u32>, Query, description = "From 1"),
         ("pageSize" = Option<u32>, Query, description = "1 to 1000, default 10"),
     ),
-    responses((status = 200, body = Paginated<BatchResponse>), (status = 400)),
-    security(("bearer" = []))
+    responses((status = 200, body = Paginated<BatchResponse>), (status = 400))
 )]
 pub async fn batches_paginated(
     tenant: Tenant,
@@ -204,9 +200,5 @@ pub async fn batches_paginated(
         .store
         .batches(tenant.org_id, &filter, Some(page))
         .await?;
-    Ok(Json(Paginated::new(
-        listed.items.into_iter().map(Into::into).collect(),
-        page,
-        listed.total_count,
-    )))
+    Ok(Json(Paginated::from_listed(listed, page)))
 }

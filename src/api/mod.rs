@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::pipeline::Pipeline;
 use crate::store::blobs::BlobStore;
-use crate::store::{Page, Store};
+use crate::store::{Listed, Page, Store};
 
 pub use error::ApiError;
 
@@ -79,7 +79,9 @@ pub struct Paginated<T> {
 }
 
 impl<T> Paginated<T> {
-    fn new(items: Vec<T>, page: Page, total_count: i64) -> Self {
+    fn from_listed<U: Into<T>>(listed: Listed<U>, page: Page) -> Self {
+        let items = listed.items.into_iter().map(Into::into).collect();
+        let total_count = listed.total_count;
         let size = i64::from(page.size);
         let total_pages = (total_count + size - 1) / size;
         Paginated {
@@ -96,7 +98,8 @@ impl<T> Paginated<T> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "docket", description = "Self-hosted IDP server speaking the SmartDocumentor External API"),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
 )]
 struct ApiDoc;
 

@@ -128,8 +128,7 @@ struct Upload {
         (status = 401, description = "Missing or invalid token"),
         (status = 409, description = "externalId already used in the organisation"),
         (status = 413, description = "The file is too large"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn process(
     tenant: Tenant,
@@ -331,6 +330,14 @@ fn document_url(value: &str) -> ApiResult<String> {
     Ok(url.to_string())
 }
 
+fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
+    let id = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("taskid must be an integer, not {raw:?}")))?;
+    Ok(TaskRef::Id(id))
+}
+
 async fn find_task(state: &AppState, tenant: Tenant, task: &TaskRef) -> ApiResult<Task> {
     state
         .store
@@ -344,16 +351,12 @@ async fn find_task(state: &AppState, tenant: Tenant, task: &TaskRef) -> ApiResul
     get,
     path = "/api/v1.0/external/sdtask/status",
     tag = "Tasks",
-    params(
-        ("taskId" = Option<i64>, Query, description = "Task id (also `taskid`)"),
-        ("externalId" = Option<String>, Query, description = "The client's external id"),
-    ),
+    params(TaskRefParams),
     responses(
         (status = 200, body = TaskStatusResponse),
         (status = 400, description = "Neither taskId nor externalId"),
         (status = 404, description = "No such task"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn status(
     tenant: Tenant,
@@ -395,8 +398,7 @@ fn task_filter(query: &Query) -> ApiResult<TaskFilter> {
     responses(
         (status = 200, body = Vec<TaskStatusResponse>),
         (status = 400, description = "Neither startDate nor endDate, or an invalid filter"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn status_list(
     tenant: Tenant,
@@ -419,8 +421,7 @@ pub async fn status_list(
     responses(
         (status = 200, body = Paginated<TaskStatusResponse>),
         (status = 400, description = "Neither startDate nor endDate, or an invalid filter or page"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn status_list_paginated(
     tenant: Tenant,
@@ -433,11 +434,19 @@ pub async fn status_list_paginated(
         .store
         .tasks(tenant.org_id, &filter, Some(page))
         .await?;
-    Ok(Json(Paginated::new(
-        listed.items.into_iter().map(Into::into).collect(),
-        page,
-        listed.total_count,
-    )))
+    Ok(Json(Paginated::from_listed(listed, page)))
+}
+
+/// How a request names a task (documentation only; read by `Query`). At least one is required;
+/// names match in any case (`taskid`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(non_snake_case, dead_code)]
+pub struct TaskRefParams {
+    /// docket's task id.
+    taskId: Option<i64>,
+    /// The client's own id, unique in the organisation.
+    externalId: Option<String>,
 }
 
 /// Status-list filters (documentation only; read by `Query`).
@@ -483,17 +492,13 @@ pub struct PatchExternalIntegrationStatusRequest {
     patch,
     path = "/api/v1.0/external/sdtask/externalIntegrationStatus",
     tag = "Tasks",
-    params(
-        ("taskId" = Option<i64>, Query, description = "Task id"),
-        ("externalId" = Option<String>, Query, description = "The client's external id"),
-    ),
+    params(TaskRefParams),
     request_body = PatchExternalIntegrationStatusRequest,
     responses(
         (status = 200, description = "Set"),
         (status = 400, description = "No taskId/externalId, or an invalid status"),
         (status = 404, description = "No such task"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn set_external_integration_status(
     tenant: Tenant,
@@ -524,13 +529,9 @@ pub async fn set_external_integration_status(
     patch,
     path = "/api/v1.0/sdtask/externalIntegrationStatus",
     tag = "Tasks",
-    params(
-        ("taskId" = Option<i64>, Query, description = "Task id"),
-        ("externalId" = Option<String>, Query, description = "The client's external id"),
-    ),
+    params(TaskRefParams),
     request_body = PatchExternalIntegrationStatusRequest,
-    responses((status = 200, description = "Set"), (status = 400), (status = 404)),
-    security(("bearer" = []))
+    responses((status = 200, description = "Set"), (status = 400), (status = 404))
 )]
 pub async fn set_external_integration_status_docs_path(
     tenant: Tenant,
@@ -546,16 +547,12 @@ pub async fn set_external_integration_status_docs_path(
     patch,
     path = "/api/v1.0/external/sdtask/restartprocessing",
     tag = "Tasks",
-    params(
-        ("taskId" = Option<i64>, Query, description = "Task id"),
-        ("externalId" = Option<String>, Query, description = "The client's external id"),
-    ),
+    params(TaskRefParams),
     responses(
         (status = 200, description = "Reprocessing queued"),
         (status = 400, description = "Neither taskId nor externalId"),
         (status = 404, description = "No such task"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn restart_processing(
     tenant: Tenant,
@@ -579,8 +576,7 @@ pub async fn restart_processing(
     path = "/api/v1.0/external/sdtask/GetExportData/{taskid}",
     tag = "Tasks",
     params(("taskid" = i64, Path, description = "Task id")),
-    responses((status = 200, body = ExportData), (status = 400), (status = 404)),
-    security(("bearer" = []))
+    responses((status = 200, body = ExportData), (status = 400), (status = 404))
 )]
 pub async fn export_data(
     tenant: Tenant,
@@ -588,11 +584,7 @@ pub async fn export_data(
     Path(taskid): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ExportData>> {
-    let id = taskid
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("taskid must be an integer, not {taskid:?}")))?;
-    let task = find_task(&state, tenant, &TaskRef::Id(id)).await?;
+    let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
     Ok(Json(build_export(&state, &headers, task).await?))
 }
 
@@ -601,12 +593,8 @@ pub async fn export_data(
     get,
     path = "/api/v1.0/external/sdtask/GetExportData",
     tag = "Tasks",
-    params(
-        ("taskId" = Option<i64>, Query, description = "Task id"),
-        ("externalId" = Option<String>, Query, description = "The client's external id"),
-    ),
-    responses((status = 200, body = ExportData), (status = 400), (status = 404)),
-    security(("bearer" = []))
+    params(TaskRefParams),
+    responses((status = 200, body = ExportData), (status = 400), (status = 404))
 )]
 pub async fn export_data_by_query(
     tenant: Tenant,
@@ -664,22 +652,19 @@ async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiR
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 404, description = "No such task, or no file kept yet"),
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn original_file(
     tenant: Tenant,
     State(state): State<AppState>,
     Path(taskid): Path<String>,
 ) -> ApiResult<Response> {
-    let id: i64 = taskid
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::BadRequest("taskid must be an integer".into()))?;
-    let task = find_task(&state, tenant, &TaskRef::Id(id)).await?;
+    let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
     let file = task.original.ok_or(ApiError::NotFound("original file"))?;
     let bytes = state.blobs.get(&file.key).await?;
-    let name = file.file_name.unwrap_or_else(|| format!("task-{id}"));
+    let name = file
+        .file_name
+        .unwrap_or_else(|| format!("task-{}", task.id));
     let disposition = format!(
         "inline; filename=\"{}\"",
         name.replace(['"', '\\', '\r', '\n'], "_")
@@ -709,12 +694,8 @@ pub struct TaskStatusChange {
     get,
     path = "/api/v1.0/external/sdtask/statushistory",
     tag = "Tasks",
-    params(
-        ("taskId" = Option<i64>, Query, description = "Task id"),
-        ("externalId" = Option<String>, Query, description = "The client's external id"),
-    ),
-    responses((status = 200, body = Vec<TaskStatusChange>), (status = 400), (status = 404)),
-    security(("bearer" = []))
+    params(TaskRefParams),
+    responses((status = 200, body = Vec<TaskStatusChange>), (status = 400), (status = 404))
 )]
 pub async fn status_history(
     tenant: Tenant,

@@ -90,6 +90,9 @@ impl TaskStatus {
         matches!(
             (self, next),
             (QueuedForPreProcessing, PreProcessingInProgress)
+                // Given up on after repeated crashes, possibly before the stage began.
+                | (QueuedForPreProcessing, PreProcessingFailed)
+                | (QueuedForRecognition, RecognitionFailed)
                 // A worker that died mid-stage leaves the status behind; the next one restarts it.
                 | (PreProcessingInProgress, PreProcessingInProgress)
                 | (

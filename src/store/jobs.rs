@@ -102,24 +102,36 @@ impl Store {
     }
 
     /// Begins a worker's write, or None when the job was taken away from it.
-    async fn holding(&self, job: &ClaimedJob) -> StoreResult<Option<Transaction<'static, Sqlite>>> {
+    async fn holding(&self, job: &ClaimedJob) -> StoreResult<Option<Held>> {
         let mut tx = self.write().await?;
-        let held: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM jobs WHERE id = ? AND lease_owner = ?")
-                .bind(job.id)
-                .bind(&job.worker)
-                .fetch_optional(&mut *tx)
-                .await?;
-        Ok(held.map(|_| tx))
+        let status: Option<i64> = sqlx::query_scalar(
+            "SELECT t.task_status FROM jobs j JOIN tasks t ON t.id = j.task_id
+             WHERE j.id = ? AND j.lease_owner = ?",
+        )
+        .bind(job.id)
+        .bind(&job.worker)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(code) = status else {
+            return Ok(None);
+        };
+        let status = TaskStatus::from_code(code)
+            .ok_or_else(|| StoreError::Corrupt(format!("task {}: status {code}", job.task_id)))?;
+        Ok(Some(Held {
+            tx,
+            job_id: job.id,
+            task_id: job.task_id,
+            status,
+        }))
     }
 
     /// Moves the job's task to `status`. Returns false when the job is no longer held.
     pub async fn set_job_status(&self, job: &ClaimedJob, status: TaskStatus) -> StoreResult<bool> {
-        let Some(mut tx) = self.holding(job).await? else {
+        let Some(mut held) = self.holding(job).await? else {
             return Ok(false);
         };
-        record_status(&mut tx, job.task_id, status, None).await?;
-        tx.commit().await?;
+        held.advance(status, None).await?;
+        held.tx.commit().await?;
         Ok(true)
     }
 
@@ -130,15 +142,11 @@ impl Store {
         status: TaskStatus,
         reason: &str,
     ) -> StoreResult<bool> {
-        let Some(mut tx) = self.holding(job).await? else {
+        let Some(mut held) = self.holding(job).await? else {
             return Ok(false);
         };
-        record_status(&mut tx, job.task_id, status, Some(reason)).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
-            .bind(job.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        held.advance(status, Some(reason)).await?;
+        held.finish().await?;
         Ok(true)
     }
 
@@ -150,7 +158,7 @@ impl Store {
         original: &StoredFile,
         total_pages: i64,
     ) -> StoreResult<bool> {
-        let Some(mut tx) = self.holding(job).await? else {
+        let Some(mut held) = self.holding(job).await? else {
             return Ok(false);
         };
         sqlx::query(
@@ -163,24 +171,20 @@ impl Store {
         .bind(&original.media_type)
         .bind(&original.file_name)
         .bind(job.task_id)
-        .execute(&mut *tx)
+        .execute(&mut *held.tx)
         .await?;
-        record_status(
-            &mut tx,
-            job.task_id,
-            TaskStatus::PreProcessingSuccessful,
-            None,
-        )
-        .await?;
-        record_status(&mut tx, job.task_id, TaskStatus::QueuedForRecognition, None).await?;
+        held.advance(TaskStatus::PreProcessingSuccessful, None)
+            .await?;
+        held.advance(TaskStatus::QueuedForRecognition, None).await?;
         sqlx::query(
-            "UPDATE jobs SET stage = ?, attempts = 0, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+            "UPDATE jobs SET stage = ?, attempts = 0, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ?",
         )
         .bind(JobStage::Recognize.as_str())
         .bind(job.id)
-        .execute(&mut *tx)
+        .execute(&mut *held.tx)
         .await?;
-        tx.commit().await?;
+        held.tx.commit().await?;
         Ok(true)
     }
 
@@ -190,7 +194,7 @@ impl Store {
         job: &ClaimedJob,
         pages_json: &str,
     ) -> StoreResult<bool> {
-        let Some(mut tx) = self.holding(job).await? else {
+        let Some(mut held) = self.holding(job).await? else {
             return Ok(false);
         };
         sqlx::query(
@@ -201,21 +205,44 @@ impl Store {
         .bind(job.task_id)
         .bind(pages_json)
         .bind(Timestamp::now().millis())
-        .execute(&mut *tx)
+        .execute(&mut *held.tx)
         .await?;
-        record_status(
-            &mut tx,
-            job.task_id,
-            TaskStatus::RecognitionSuccessful,
-            None,
-        )
-        .await?;
-        record_status(&mut tx, job.task_id, TaskStatus::ToReview, None).await?;
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
-            .bind(job.id)
-            .execute(&mut *tx)
+        held.advance(TaskStatus::RecognitionSuccessful, None)
             .await?;
-        tx.commit().await?;
+        held.advance(TaskStatus::ToReview, None).await?;
+        held.finish().await?;
         Ok(true)
+    }
+}
+
+/// A worker's open write on a job it still holds, with the task's current status.
+struct Held {
+    tx: Transaction<'static, Sqlite>,
+    job_id: i64,
+    task_id: i64,
+    status: TaskStatus,
+}
+
+impl Held {
+    /// Moves the task on, refusing any move the state machine does not allow.
+    async fn advance(&mut self, next: TaskStatus, reason: Option<&str>) -> StoreResult<()> {
+        if !self.status.can_advance_to(next) {
+            return Err(StoreError::InvalidTransition {
+                from: self.status,
+                to: next,
+            });
+        }
+        record_status(&mut self.tx, self.task_id, next, reason).await?;
+        self.status = next;
+        Ok(())
+    }
+
+    /// Deletes the job (its task has reached a final pipeline status) and commits.
+    async fn finish(mut self) -> StoreResult<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(self.job_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(self.tx.commit().await?)
     }
 }

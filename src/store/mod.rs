@@ -30,6 +30,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("a task cannot move from {from:?} to {to:?}")]
+    InvalidTransition { from: TaskStatus, to: TaskStatus },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -17,18 +17,11 @@ async fn patch(server: &TestServer, path: &str, body: &str) -> u16 {
 }
 
 async fn listed_with(server: &TestServer, status: &str) -> Vec<i64> {
-    let path = format!(
-        "/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01T00:00:00Z&externalIntegrationStatus={status}"
-    );
-    let list: Vec<Value> = server
-        .get(&path)
-        .send()
+    server
+        .listed_ids(&format!(
+            "startDate=2000-01-01T00:00:00Z&externalIntegrationStatus={status}"
+        ))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    list.iter().map(|t| t["taskId"].as_i64().unwrap()).collect()
 }
 
 #[tokio::test]

@@ -10,13 +10,7 @@ const PAGED: &str = "/api/v1.0/external/sdtask/statuslistpaginated";
 const SINCE: &str = "startDate=2000-01-01T00:00:00Z";
 
 async fn list(server: &TestServer, query: &str) -> Vec<i64> {
-    let response = server.get(&format!("{LIST}?{query}")).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{query}");
-    let items: Vec<Value> = response.json().await.unwrap();
-    items
-        .iter()
-        .map(|t| t["taskId"].as_i64().unwrap())
-        .collect()
+    server.listed_ids(query).await
 }
 
 async fn code(server: &TestServer, path: &str) -> u16 {

@@ -1,6 +1,6 @@
 //! `/openapi.json` describes every route the router serves.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::common::server::start_with;
 
@@ -54,4 +54,14 @@ async fn openapi_lists_every_route() {
         assert!(schemas.contains_key(schema), "{schema}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert_eq!(
+        doc["security"],
+        json!([{"bearer": []}]),
+        "every route needs the bearer token ..."
+    );
+    assert_eq!(
+        paths["/connect/token"]["post"]["security"],
+        json!([{}]),
+        "... but the token endpoint"
+    );
 }

@@ -1,7 +1,6 @@
 //! The pipeline seen through the API: stages with timestamps, uploads, images, and every
 //! failure state with its reason.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{encrypted_pdf, png, text_pdf, tiff_pages, TextRun};
@@ -23,16 +22,7 @@ async fn upload(server: &TestServer, name: &str, bytes: Vec<u8>, fields: &[(&str
         "file",
         reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
     );
-    let response = server
-        .call(Method::POST, "/api/v1.0/external/sdtask/process")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
+    server.create_multipart(form).await
 }
 
 fn statuses(history: &[Value]) -> Vec<i64> {
@@ -186,4 +176,63 @@ async fn several_queued_tasks_all_finish() {
     for id in ids {
         assert_eq!(server.wait_for(id, &[3]).await["totalPages"], 2);
     }
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_crashing_its_worker_fails_its_task() {
+    let mut server = start_with(false, |s| s).await;
+    let id = server
+        .create_url_task("https://example.com/poison.pdf")
+        .await;
+    // Three workers claimed the job and died (their leases already ran out).
+    for _ in 0..3 {
+        server
+            .docket
+            .store()
+            .claim_job("crashed-worker", -1)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    server.start_workers();
+    server.wait_for(id, &[32]).await;
+    let reason = server.history(id).await.last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("interrupted 3 times"), "{reason}");
+}
+
+#[tokio::test]
+async fn the_store_refuses_moves_the_state_machine_does_not_allow() {
+    let server = start_with(false, |s| s).await;
+    let id = server.create_url_task("https://example.com/a.pdf").await;
+    let store = server.docket.store();
+    let job = store.claim_job("w", 30).await.unwrap().unwrap();
+    assert_eq!(job.task_id, id);
+    let skipped = store.finish_recognition(&job, "[]").await;
+    assert!(
+        skipped.is_err(),
+        "QueuedForPreProcessing cannot jump to RecognitionSuccessful"
+    );
+    assert_eq!(
+        server.status(id).await["taskStatus"],
+        30,
+        "nothing was written"
+    );
+    assert!(store
+        .set_job_status(&job, docket::domain::TaskStatus::PreProcessingInProgress)
+        .await
+        .unwrap());
+    let other_worker = docket::store::ClaimedJob {
+        worker: "someone-else".into(),
+        ..job.clone()
+    };
+    assert!(!store
+        .set_job_status(
+            &other_worker,
+            docket::domain::TaskStatus::PreProcessingFailed
+        )
+        .await
+        .unwrap());
 }

@@ -1,7 +1,7 @@
 //! `PATCH /sdtask/restartprocessing` (seed 003): a destructive restart from the original.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::fixtures::{text_pdf, TextRun};
 use crate::common::server::{start, start_with, FileServer, TestServer};
@@ -30,18 +30,8 @@ async fn set_external_status(server: &TestServer, id: i64, status: &str) {
 
 async fn external_status_of(server: &TestServer, id: i64) -> String {
     for candidate in ["never", "integrated"] {
-        let path = format!(
-            "/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01T00:00:00Z&externalIntegrationStatus={candidate}"
-        );
-        let list: Vec<Value> = server
-            .get(&path)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if list.iter().any(|t| t["taskId"] == id) {
+        let query = format!("startDate=2000-01-01T00:00:00Z&externalIntegrationStatus={candidate}");
+        if server.listed_ids(&query).await.contains(&id) {
             return candidate.to_owned();
         }
     }

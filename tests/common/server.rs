@@ -146,6 +146,40 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GETs a path and returns its status code and JSON body (Null when there is none).
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The ids in `GET /sdtask/statuslist?{query}`, in order.
+    pub async fn listed_ids(&self, query: &str) -> Vec<i64> {
+        let (status, list) = self
+            .get_json(&format!("/api/v1.0/external/sdtask/statuslist?{query}"))
+            .await;
+        assert_eq!(status, 200, "{query}: {list}");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["taskId"].as_i64().unwrap())
+            .collect()
+    }
+
+    /// Posts a multipart create request; returns the new task.
+    pub async fn create_multipart(&self, form: reqwest::multipart::Form) -> Value {
+        let response = self
+            .call(Method::POST, "/api/v1.0/external/sdtask/process")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     pub async fn status(&self, task_id: i64) -> Value {
         let response = self
             .get(&format!(
