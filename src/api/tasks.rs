@@ -18,7 +18,7 @@ use super::input::{canonical_keys, from_json_value, json_body, parse_lenient, Qu
 use super::{AppState, Paginated};
 use crate::domain::export::{average_confidence, chunks_from_pages, ExportData};
 use crate::domain::text::PageText;
-use crate::domain::values::display_name;
+use crate::domain::values::{base_file_name, display_name};
 use crate::domain::{ExternalId, ExternalIntegrationStatus, Timestamp};
 use crate::store::{NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort};
 
@@ -179,7 +179,7 @@ async fn read_multipart(
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name.eq_ignore_ascii_case("file") {
-            let file_name = field.file_name().and_then(base_name);
+            let file_name = field.file_name().and_then(base_file_name);
             let content_type = field.content_type().map(str::to_owned);
             let bytes = field.bytes().await.map_err(multipart_error)?;
             upload = Some(Upload {
@@ -222,12 +222,6 @@ async fn read_multipart(
         from_json_value(Value::Object(fields), CREATE_FIELDS)?,
         Some(upload),
     ))
-}
-
-/// The last segment of a client-supplied file name, without any path.
-fn base_name(name: &str) -> Option<String> {
-    let base = name.rsplit(['/', '\\']).next()?.trim();
-    (!base.is_empty() && base != "." && base != "..").then(|| base.to_owned())
 }
 
 async fn new_task(

@@ -81,6 +81,15 @@ pub fn display_name(field: &str, value: &str) -> Result<String, Invalid> {
     Ok(trimmed.to_owned())
 }
 
+/// The last component of a client-supplied file name, without control characters, so a hostile
+/// name cannot point anywhere else; None when nothing usable is left.
+pub fn base_file_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let base: String = base.chars().filter(|c| !c.is_control()).collect();
+    let base = base.trim();
+    (!base.is_empty() && base != "." && base != "..").then(|| base.to_owned())
+}
+
 /// A moment in UTC, kept as Unix milliseconds (what the store keeps) and written as the API's
 /// `2022-03-16T16:59:55Z`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,6 +9,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use url::{Host, Url};
 
+use crate::domain::values::base_file_name;
+
 #[derive(Debug, Clone)]
 pub struct FetchPolicy {
     /// Loopback, private and link-local targets are allowed only when true.
@@ -263,13 +265,13 @@ fn disposition_file_name(value: &str) -> Option<String> {
                 } else {
                     bytes.iter().map(|&b| char::from(b)).collect() // ISO-8859-1
                 };
-                if let Some(name) = clean_file_name(&decoded) {
+                if let Some(name) = base_file_name(&decoded) {
                     return Some(name);
                 }
             }
             "filename" => {
                 let unquoted = val.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
-                plain = clean_file_name(&unquoted.unwrap_or(val).replace("\\\"", "\""));
+                plain = base_file_name(&unquoted.unwrap_or(val).replace("\\\"", "\""));
             }
             _ => {}
         }
@@ -279,40 +281,11 @@ fn disposition_file_name(value: &str) -> Option<String> {
 
 fn url_file_name(url: &Url) -> Option<String> {
     let segment = url.path_segments()?.rev().find(|s| !s.is_empty())?;
-    clean_file_name(&String::from_utf8_lossy(&percent_decode(segment)))
-}
-
-/// Keeps only the last path component, so a hostile name cannot point elsewhere.
-fn clean_file_name(name: &str) -> Option<String> {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let base: String = base.chars().filter(|c| !c.is_control()).collect();
-    let base = base.trim();
-    (!base.is_empty() && base != "." && base != "..").then(|| base.to_owned())
+    base_file_name(&String::from_utf8_lossy(&percent_decode(segment)))
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let pair = bytes
-            .get(i + 1)
-            .copied()
-            .and_then(hex)
-            .zip(bytes.get(i + 2).copied().and_then(hex));
-        match pair {
-            Some((hi, lo)) if bytes[i] == b'%' => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    out
+    percent_encoding::percent_decode_str(s).collect()
 }
 
 #[cfg(test)]

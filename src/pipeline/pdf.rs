@@ -34,11 +34,6 @@ pub fn init(library_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether init succeeded.
-pub fn is_available() -> bool {
-    PDFIUM.get().is_some()
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
     #[error("PDFium is not initialised")]
