@@ -19,7 +19,7 @@ use super::{AppState, Paginated};
 use crate::domain::export::{average_confidence, chunks_from_pages, ExportData};
 use crate::domain::text::PageText;
 use crate::domain::values::{base_file_name, display_name};
-use crate::domain::{ExternalId, ExternalIntegrationStatus, Timestamp};
+use crate::domain::{ExternalId, ExternalIntegrationStatus, Priority, Timestamp};
 use crate::store::{NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort};
 
 /// GetTaskStatusResponse (seed 001).
@@ -256,12 +256,11 @@ async fn new_task(
             )));
         }
     }
-    let priority = request.priority.unwrap_or(1);
-    if priority < 1 {
-        return Err(ApiError::BadRequest(
-            "priority must be 1 (low) or more (high)".into(),
-        ));
-    }
+    let priority = request
+        .priority
+        .map(Priority::parse)
+        .transpose()?
+        .unwrap_or_default();
     let external_id = request
         .external_id
         .as_deref()

@@ -9,5 +9,5 @@ pub mod values;
 pub mod workspace;
 
 pub use status::{IntegrationStatus, TaskStatus};
-pub use values::{ExternalId, ExternalIntegrationStatus, Invalid, Timestamp};
+pub use values::{ExternalId, ExternalIntegrationStatus, Invalid, Priority, Timestamp};
 pub use workspace::WorkspaceTemplate;

@@ -66,6 +66,32 @@ impl ExternalId {
     }
 }
 
+/// Task priority: the API takes 1 for low and anything above for high; there are two levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    #[default]
+    Low,
+    High,
+}
+
+impl Priority {
+    pub fn parse(value: i64) -> Result<Self, Invalid> {
+        match value {
+            1 => Ok(Priority::Low),
+            v if v > 1 => Ok(Priority::High),
+            _ => Err(Invalid("priority must be 1 (low) or more (high)".into())),
+        }
+    }
+
+    /// Stored value; higher runs first.
+    pub fn code(self) -> i64 {
+        match self {
+            Priority::Low => 1,
+            Priority::High => 2,
+        }
+    }
+}
+
 /// A non-empty display name of bounded length.
 pub fn display_name(field: &str, value: &str) -> Result<String, Invalid> {
     const MAX_CHARS: usize = 256;

@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::{record_status, Listed, Store, StoreError, StoreResult, StoredFile, Task, TaskEvent};
 use crate::domain::{
-    ExternalId, ExternalIntegrationStatus, IntegrationStatus, TaskStatus, Timestamp,
+    ExternalId, ExternalIntegrationStatus, IntegrationStatus, Priority, TaskStatus, Timestamp,
 };
 use crate::store::jobs::{insert_job, JobStage};
 
@@ -49,7 +49,7 @@ pub struct NewTask {
     /// None: named "Task {taskNumber}".
     pub display_name: Option<String>,
     pub description: Option<String>,
-    pub priority: i64,
+    pub priority: Priority,
     pub source_url: Option<String>,
     pub request: serde_json::Value,
     pub metadata: BTreeMap<String, String>,
@@ -263,7 +263,7 @@ impl Store {
         .bind(&new.description)
         .bind(now.millis())
         .bind(TaskStatus::QueuedForPreProcessing.code())
-        .bind(new.priority)
+        .bind(new.priority.code())
         .bind(&new.source_url)
         .bind(new.request.to_string())
         .bind(metadata)
@@ -280,7 +280,7 @@ impl Store {
             other => other?,
         };
         record_status(&mut tx, id, TaskStatus::QueuedForPreProcessing, None).await?;
-        insert_job(&mut tx, id, JobStage::PreProcess, new.priority).await?;
+        insert_job(&mut tx, id, JobStage::PreProcess, new.priority.code()).await?;
         tx.commit().await?;
         self.task_by_id(id)
             .await?
