@@ -6,5 +6,6 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod extract;
 pub mod pipeline;
 pub mod store;

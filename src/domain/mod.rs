@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod export;
 pub mod status;
 pub mod text;
+pub mod understanding;
 pub mod values;
 pub mod workspace;
 
