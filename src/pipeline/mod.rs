@@ -1,8 +1,10 @@
 //! The extraction pipeline: the stages a task goes through (download, format detection, page
 //! count, recognition) and the workers that claim them as jobs from the store.
 
+pub mod barcodes;
 pub mod detect;
 pub mod fetch;
+pub mod ocr;
 pub mod pdf;
 mod worker;
 

@@ -46,41 +46,129 @@ pub enum PdfError {
 
 /// Number of pages; Unreadable for truncated/garbage bytes, Encrypted for password-protected files.
 pub fn page_count(bytes: &[u8]) -> Result<u32, PdfError> {
-    let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
-    let document = open(pdfium, bytes)?;
-    let count = document.pages().len();
-    u32::try_from(count).map_err(|_| PdfError::Unreadable(format!("page count {count}")))
+    Ok(Document::open(bytes)?.page_count())
 }
 
 /// The text layer of every page, in page order (pages without text give a PageText with no lines).
 pub fn extract_text(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
-    let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
-    let document = open(pdfium, bytes)?;
-    let pages = document.pages();
-    (0..pages.len())
-        .map(|index| {
-            let page_error = |e: PdfiumError| {
-                PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e)))
-            };
-            let page = pages.get(index).map_err(page_error)?;
-            let height = f64::from(page.height().value);
-            // Character boxes are in user space; the visible page box need not start at (0, 0).
-            let origin = page.boundaries().bounding().map_or((0.0, height), |b| {
-                (
-                    f64::from(b.bounds.left().value),
-                    f64::from(b.bounds.top().value),
-                )
-            });
-            let text = page.text().map_err(page_error)?;
-            Ok(PageText {
-                page_number: u32::try_from(index + 1).unwrap_or(u32::MAX),
-                width: f64::from(page.width().value),
-                height,
-                unit: PageUnit::Point,
-                lines: group_lines(words(&text, origin)),
-            })
-        })
+    let document = Document::open(bytes)?;
+    (0..document.page_count())
+        .map(|index| document.page_text(index))
         .collect()
+}
+
+/// An open PDF, read one page at a time so that memory follows the page, not the document.
+pub struct Document<'a> {
+    inner: PdfDocument<'a>,
+}
+
+/// A page rendered to 8-bit gray, and how many pixels make one PDF point.
+pub struct RenderedPage {
+    pub image: image::GrayImage,
+    pub pixels_per_point: f64,
+}
+
+impl<'a> Document<'a> {
+    pub fn open(bytes: &'a [u8]) -> Result<Self, PdfError> {
+        let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
+        Ok(Document {
+            inner: open(pdfium, bytes)?,
+        })
+    }
+
+    pub fn page_count(&self) -> u32 {
+        u32::try_from(self.inner.pages().len()).unwrap_or(0)
+    }
+
+    fn page(&self, index: u32) -> Result<PdfPage<'_>, PdfError> {
+        let index = i32::try_from(index)
+            .map_err(|_| PdfError::Unreadable(format!("no page {}", index + 1)))?;
+        self.inner
+            .pages()
+            .get(index)
+            .map_err(|e| PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e))))
+    }
+
+    /// The text layer of the page at `index` (from 0).
+    pub fn page_text(&self, index: u32) -> Result<PageText, PdfError> {
+        let page = self.page(index)?;
+        let height = f64::from(page.height().value);
+        // Character boxes are in user space; the visible page box need not start at (0, 0).
+        let origin = page.boundaries().bounding().map_or((0.0, height), |b| {
+            (
+                f64::from(b.bounds.left().value),
+                f64::from(b.bounds.top().value),
+            )
+        });
+        let text = page
+            .text()
+            .map_err(|e| PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e))))?;
+        Ok(PageText {
+            page_number: index + 1,
+            width: f64::from(page.width().value),
+            height,
+            unit: PageUnit::Point,
+            lines: group_lines(words(&text, origin)),
+        })
+    }
+
+    /// Whether the page draws anything a text layer would miss: images, or enough vector paths
+    /// to be a drawn QR code or scanned-looking content. Pages without are not rendered.
+    pub fn page_has_graphics(&self, index: u32) -> Result<bool, PdfError> {
+        const PATHS_WORTH_RENDERING: usize = 50;
+        let page = self.page(index)?;
+        let mut paths = 0;
+        for object in page.objects().iter() {
+            match object.object_type() {
+                PdfPageObjectType::Image | PdfPageObjectType::XObjectForm => return Ok(true),
+                PdfPageObjectType::Path => paths += 1,
+                _ => {}
+            }
+            if paths >= PATHS_WORTH_RENDERING {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Renders the page at `dpi`, scaled down when its longer side would exceed `max_side`
+    /// pixels (hostile page sizes).
+    pub fn render(&self, index: u32, dpi: f64, max_side: u32) -> Result<RenderedPage, PdfError> {
+        let page = self.page(index)?;
+        let (width_pt, height_pt) = (
+            f64::from(page.width().value),
+            f64::from(page.height().value),
+        );
+        let longest = width_pt.max(height_pt).max(1.0);
+        let pixels_per_point = (dpi / 72.0).min(f64::from(max_side) / longest);
+        let width = (width_pt * pixels_per_point).round().max(1.0) as i32;
+        let height = (height_pt * pixels_per_point).round().max(1.0) as i32;
+        // Rendering into PDFium's Gray bitmap format trips an internal CHECK (abort) when filling
+        // paths; render 4-byte pixels in grayscale mode and keep one channel instead.
+        let config = PdfRenderConfig::new()
+            .set_target_width(width)
+            .set_maximum_height(height)
+            .set_format(PdfBitmapFormat::BGRx)
+            .use_grayscale_rendering(true)
+            .render_form_data(true);
+        let failed =
+            |e: PdfiumError| PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e)));
+        let bitmap = page.render_with_config(&config).map_err(failed)?;
+        let (w, h) = (bitmap.width() as usize, bitmap.height() as usize);
+        let raw = bitmap.as_raw_bytes();
+        // Rows may be padded; each pixel is B, G, R, x with B = G = R in grayscale mode.
+        let stride = if h == 0 { 0 } else { raw.len() / h };
+        let mut pixels = Vec::with_capacity(w * h);
+        for row in raw.chunks(stride.max(1)).take(h) {
+            pixels.extend(row.chunks_exact(4).take(w).map(|px| px[1]));
+        }
+        let image = image::GrayImage::from_raw(w as u32, h as u32, pixels)
+            .ok_or_else(|| PdfError::Unreadable(format!("page {}: bad bitmap", index + 1)))?;
+        Ok(RenderedPage {
+            image,
+            pixels_per_point,
+        })
+    }
 }
 
 fn open<'a>(pdfium: &'a Pdfium, bytes: &'a [u8]) -> Result<PdfDocument<'a>, PdfError> {

@@ -1,0 +1,54 @@
+//! QR codes (and the 2-D codes invoices carry) on a gray page image, through rxing (a pure-Rust
+//! ZXing). Formats are restricted: scanning for every 1-D format costs about a second a page and
+//! misreads text as UPC codes.
+
+use std::collections::HashSet;
+
+use image::GrayImage;
+use rxing::{BarcodeFormat, DecodeHints};
+
+/// A decoded code: its payload and its corners in image pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub text: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+pub fn scan(image: &GrayImage) -> Vec<Decoded> {
+    if image.width() == 0 || image.height() == 0 {
+        return Vec::new();
+    }
+    let formats: HashSet<BarcodeFormat> = [
+        BarcodeFormat::QR_CODE,
+        BarcodeFormat::DATA_MATRIX,
+        BarcodeFormat::PDF_417,
+    ]
+    .into_iter()
+    .collect();
+    let mut hints = DecodeHints {
+        PossibleFormats: Some(formats),
+        TryHarder: Some(true),
+        ..DecodeHints::default()
+    };
+    let found = rxing::helpers::detect_multiple_in_luma_with_hints(
+        image.as_raw().clone(),
+        image.width(),
+        image.height(),
+        &mut hints,
+    );
+    let mut decoded: Vec<Decoded> = found
+        .unwrap_or_default()
+        .into_iter()
+        .map(|result| Decoded {
+            text: result.getText().to_owned(),
+            points: result
+                .getPoints()
+                .iter()
+                .map(|p| (f64::from(p.x), f64::from(p.y)))
+                .collect(),
+        })
+        .collect();
+    // The multi-reader may report one code twice (found from two starting regions).
+    decoded.dedup_by(|a, b| a.text == b.text);
+    decoded
+}
