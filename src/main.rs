@@ -128,6 +128,9 @@ enum WorkspaceCommand {
         /// A template key or name, e.g. Layout, InvoicesPortugal, "Invoices (Universal)".
         #[arg(long, default_value = "Layout")]
         template: String,
+        /// OCR languages: Tesseract codes joined by '+' (their language data must be installed).
+        #[arg(long, default_value = docket::domain::workspace::DEFAULT_LANGUAGES)]
+        languages: String,
     },
 }
 
@@ -159,8 +162,13 @@ async fn main() -> anyhow::Result<()> {
                     name,
                     description,
                     template,
+                    languages,
                 },
         } => {
+            anyhow::ensure!(
+                docket::domain::workspace::valid_languages(&languages),
+                "languages must be Tesseract codes joined by '+', e.g. por+eng"
+            );
             let template = WorkspaceTemplate::parse(&template).with_context(|| {
                 let known: Vec<&str> = WorkspaceTemplate::ALL.iter().map(|t| t.key()).collect();
                 format!(
@@ -174,7 +182,13 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .context("no organisation has that client id")?;
             let workspace = store
-                .create_workspace(org.id, &name, description.as_deref(), template.key())
+                .create_workspace(
+                    org.id,
+                    &name,
+                    description.as_deref(),
+                    template.key(),
+                    &languages,
+                )
                 .await?;
             println!("workspace_id: {}", workspace.id);
             Ok(())

@@ -16,8 +16,9 @@ use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::input::{canonical_keys, from_json_value, json_body, parse_lenient, Query};
 use super::{AppState, Paginated};
-use crate::domain::export::{average_confidence, chunks_from_pages, ExportData};
+use crate::domain::export::{average_confidence, chunks_from_recognition, ExportData};
 use crate::domain::text::PageText;
+use crate::domain::understanding::Understanding;
 use crate::domain::values::{base_file_name, display_name};
 use crate::domain::{ExternalId, ExternalIntegrationStatus, Priority, Timestamp};
 use crate::store::{NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort};
@@ -601,9 +602,12 @@ pub async fn export_data_by_query(
 
 async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiResult<ExportData> {
     let chunks = match state.store.task_result(task.id).await? {
-        Some((json, recognized_at)) => {
-            let pages: Vec<PageText> = serde_json::from_str(&json).map_err(anyhow::Error::from)?;
-            chunks_from_pages(&pages, recognized_at)
+        Some(result) => {
+            let pages: Vec<PageText> =
+                serde_json::from_str(&result.pages_json).map_err(anyhow::Error::from)?;
+            let understanding: Understanding =
+                serde_json::from_str(&result.understanding_json).map_err(anyhow::Error::from)?;
+            chunks_from_recognition(&pages, &understanding, result.recognized_at)
         }
         None => Vec::new(),
     };

@@ -4,14 +4,16 @@
 //! Chunks are pages (chunk N is page N). Each page with text has two entities, its `words` and
 //! its `lines`, whose `keyValues` carry the text, box (page units, top-left origin), corner
 //! points, confidence and span. Spans are offsets into the page text: lines joined by "\n",
-//! words within a line by " ".
+//! words within a line by " ". Then one entity per key-value (`keyValue`), invoice field
+//! (`invoiceField`), table (`table`) and QR code (`qrCode`) found on the page.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::text::{Line, PageText, Rect, Word};
+use super::text::{Line, PageText, Rect};
+use super::understanding::{self, Field, Understanding};
 use super::Timestamp;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -273,7 +275,22 @@ impl From<Rect> for BoundingBox {
     }
 }
 
-fn region(rect: Rect, confidence: f64, offset: usize, length: usize) -> Region {
+fn region(rect: Option<Rect>, confidence: f64, spans: Vec<Span>) -> Region {
+    let Some(rect) = rect else {
+        // A value with no place of its own (e.g. taken from a QR code's payload).
+        let origin = Rect {
+            left: 0.0,
+            top: 0.0,
+            right: 0.0,
+            bottom: 0.0,
+        };
+        return Region {
+            bounding_box: origin.into(),
+            points: Vec::new(),
+            confidence: round4(confidence),
+            spans,
+        };
+    };
     let bounding_box = BoundingBox::from(rect);
     let b = &bounding_box;
     // Clockwise from the top-left corner.
@@ -286,10 +303,6 @@ fn region(rect: Rect, confidence: f64, offset: usize, length: usize) -> Region {
     .into_iter()
     .map(|(x, y)| Point { x, y })
     .collect();
-    let spans = vec![Span {
-        offset: offset as i64,
-        length: length as i64,
-    }];
     Region {
         bounding_box,
         points,
@@ -298,9 +311,38 @@ fn region(rect: Rect, confidence: f64, offset: usize, length: usize) -> Region {
     }
 }
 
-fn text_entity(category: &str, group: &str, page: i64, key_values: Vec<KeyValue>) -> Entity {
+fn span(offset: usize, length: usize) -> Vec<Span> {
+    vec![Span {
+        offset: offset as i64,
+        length: length as i64,
+    }]
+}
+
+/// Where each word of a page sits in the page text (lines joined by "\n", words by " "), so
+/// that values found on the page get spans too.
+struct PageIndex {
+    words: Vec<(Rect, usize, usize)>,
+}
+
+impl PageIndex {
+    /// The span covering the words whose centres lie inside `rect`.
+    fn spans(&self, rect: Option<&Rect>) -> Vec<Span> {
+        let Some(rect) = rect else { return Vec::new() };
+        let inside = self.words.iter().filter(|(b, _, _)| {
+            let (x, y) = ((b.left + b.right) / 2.0, (b.top + b.bottom) / 2.0);
+            rect.left <= x && x <= rect.right && rect.top <= y && y <= rect.bottom
+        });
+        let covered = inside.fold(None, |acc: Option<(usize, usize)>, (_, offset, length)| {
+            let end = offset + length;
+            Some(acc.map_or((*offset, end), |(s, e)| (s.min(*offset), e.max(end))))
+        });
+        covered.map_or_else(Vec::new, |(start, end)| span(start, end - start))
+    }
+}
+
+fn entity(entity_type: &str, category: &str, group: &str, page: i64, confidence: f64) -> Entity {
     Entity {
-        entity_type: "text".into(),
+        entity_type: entity_type.into(),
         category: category.into(),
         group_name: group.into(),
         page_number: page,
@@ -309,8 +351,7 @@ fn text_entity(category: &str, group: &str, page: i64, key_values: Vec<KeyValue>
         qr_code: None,
         table: None,
         template_builder_field: None,
-        confidence: mean(key_values.iter().map(|kv| kv.region.confidence)),
-        key_values,
+        key_values: Vec::new(),
         added_on: None,
         added_by: None,
         added_by_external: None,
@@ -326,30 +367,190 @@ fn text_entity(category: &str, group: &str, page: i64, key_values: Vec<KeyValue>
         marked_as_solved: false,
         not_detected: false,
         content_understanding_detected: false,
+        confidence: round4(confidence),
+    }
+}
+
+fn text_entity(category: &str, group: &str, page: i64, key_values: Vec<KeyValue>) -> Entity {
+    let confidence = mean(key_values.iter().map(|kv| kv.region.confidence));
+    Entity {
+        key_values,
+        ..entity("text", category, group, page, confidence)
     }
 }
 
 fn key_value(category: &str, page: i64, text: String, region: Region) -> KeyValue {
-    let mut normalized = category.to_owned();
-    normalized[..1].make_ascii_uppercase();
     KeyValue {
         region,
         page_number: page,
         category: category.to_owned(),
-        category_normalized: normalized,
+        category_normalized: pascal_case(category),
         content_normalized: text.clone(),
         content: text,
     }
 }
 
-/// One chunk per page: its words and lines as key-values.
-pub fn chunks_from_pages(pages: &[PageText], retrieved_on: Timestamp) -> Vec<Chunk> {
+fn field_key_value(field: &Field, index: &PageIndex) -> KeyValue {
+    KeyValue {
+        region: region(
+            field.bbox,
+            field.confidence,
+            index.spans(field.bbox.as_ref()),
+        ),
+        page_number: i64::from(field.page_number),
+        category: field.category.clone(),
+        category_normalized: field.category_normalized.clone(),
+        content: field.content.clone(),
+        content_normalized: field.content_normalized.clone(),
+    }
+}
+
+/// One entity per field, named by its normalised category. A field that breaks a rule or
+/// disagrees with another source carries a second key-value, category `issue`, saying why.
+fn field_entity(entity_type: &str, group: &str, field: &Field, index: &PageIndex) -> Entity {
+    let mut key_values = vec![field_key_value(field, index)];
+    if let Some(issue) = &field.issue {
+        let page = i64::from(field.page_number);
+        key_values.push(key_value(
+            "issue",
+            page,
+            issue.clone(),
+            region(None, field.confidence, Vec::new()),
+        ));
+    }
+    let page = i64::from(field.page_number);
+    Entity {
+        key_values,
+        ..entity(
+            entity_type,
+            &field.category_normalized,
+            group,
+            page,
+            field.confidence,
+        )
+    }
+}
+
+fn table_cell(cell: &understanding::TableCell, page: i64, index: &PageIndex) -> TableCell {
+    TableCell {
+        region: region(
+            Some(cell.bbox),
+            cell.confidence,
+            index.spans(Some(&cell.bbox)),
+        ),
+        row_index: i64::from(cell.row),
+        column_index: i64::from(cell.column),
+        content: cell.content.clone(),
+        content_normalized: cell.content_normalized.clone(),
+        page_number: page,
+    }
+}
+
+/// A table: header cells (row 0 when the table has a header) and body rows keyed by row index.
+fn table_entity(table: &understanding::Table, ordinal: usize, index: &PageIndex) -> Entity {
+    let page = i64::from(table.page_number);
+    let mut headers = Vec::new();
+    let mut rows: BTreeMap<String, Vec<TableCell>> = BTreeMap::new();
+    for cell in &table.cells {
+        let exported = table_cell(cell, page, index);
+        if table.has_header && cell.row == 0 {
+            headers.push(TableHeader {
+                category: cell.content.clone(),
+                category_normalized: pascal_case(&cell.content),
+                cell: exported,
+            });
+        } else {
+            rows.entry(cell.row.to_string()).or_default().push(exported);
+        }
+    }
+    let contents = rows
+        .iter()
+        .map(|(row, cells)| {
+            let texts: Vec<&str> = cells.iter().map(|c| c.content.as_str()).collect();
+            (row.clone(), texts.join(" | "))
+        })
+        .collect();
+    let region = region(
+        Some(table.bbox),
+        table.confidence,
+        index.spans(Some(&table.bbox)),
+    );
+    let bounds = BoundsAndPoints {
+        page_number: page,
+        bounding_box: region.bounding_box.clone(),
+        points: region.points.clone(),
+    };
+    let exported = Table {
+        region,
+        row_count: i64::from(table.row_count),
+        column_count: i64::from(table.column_count),
+        table_headers: headers,
+        table_rows: rows,
+        bounds_and_points: vec![bounds],
+        table_rows_table_content: contents,
+        has_alternative_headers: false,
+    };
+    let group = format!("Table {}", ordinal + 1);
+    Entity {
+        table: Some(exported),
+        ..entity("table", "table", &group, page, table.confidence)
+    }
+}
+
+fn qr_entity(qr: &understanding::QrCode, index: &PageIndex) -> Entity {
+    let page = i64::from(qr.page_number);
+    let exported = QrCode {
+        region: region(Some(qr.bbox), qr.confidence, Vec::new()),
+        key_values: qr
+            .fields
+            .iter()
+            .map(|f| ChildKeyValue {
+                key_value: field_key_value(f, index),
+                child_temporary_id: None,
+            })
+            .collect(),
+        qr_code_content: qr.content.clone(),
+        invalid_keys_count: i64::from(qr.invalid_keys_count),
+        duplicated_keys: qr.duplicated_keys.clone(),
+    };
+    let category = if qr.fields.is_empty() {
+        "qrCode"
+    } else {
+        "fiscalQrCode"
+    };
+    Entity {
+        qr_code: Some(exported),
+        ..entity("qrCode", category, "QR codes", page, qr.confidence)
+    }
+}
+
+/// `Invoice Date`, `Preço unit.` → `InvoiceDate`, `PreçoUnit`.
+fn pascal_case(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
+}
+
+/// One chunk per page: its words and lines, then what was understood on it — key-values,
+/// invoice fields, tables and QR codes, each an entity.
+pub fn chunks_from_recognition(
+    pages: &[PageText],
+    understanding: &Understanding,
+    retrieved_on: Timestamp,
+) -> Vec<Chunk> {
     pages
         .iter()
         .map(|page| {
             let number = i64::from(page.page_number);
             let mut words = Vec::new();
             let mut lines = Vec::new();
+            let mut index = PageIndex { words: Vec::new() };
             let mut offset = 0;
             for line in &page.lines {
                 let line_start = offset;
@@ -357,22 +558,41 @@ pub fn chunks_from_pages(pages: &[PageText], retrieved_on: Timestamp) -> Vec<Chu
                     if i > 0 {
                         offset += 1;
                     }
-                    words.push(word_key_value(word, number, offset));
-                    offset += word.text.chars().count();
+                    let length = word.text.chars().count();
+                    index.words.push((word.bbox, offset, length));
+                    let region = region(Some(word.bbox), word.confidence, span(offset, length));
+                    words.push(key_value("word", number, word.text.clone(), region));
+                    offset += length;
                 }
                 if let Some(kv) = line_key_value(line, number, line_start) {
                     lines.push(kv);
                 }
                 offset += 1;
             }
-            let entities = if words.is_empty() {
-                Vec::new()
-            } else {
-                vec![
-                    text_entity("words", "Words", number, words),
-                    text_entity("lines", "Lines", number, lines),
-                ]
+            let mut entities = Vec::new();
+            if !words.is_empty() {
+                entities.push(text_entity("words", "Words", number, words));
+                entities.push(text_entity("lines", "Lines", number, lines));
+            }
+            let on_page = |n: u32| n == page.page_number;
+            let fields = |list: &[Field], kind: &str, group: &str| -> Vec<Entity> {
+                list.iter()
+                    .filter(|f| on_page(f.page_number))
+                    .map(|f| field_entity(kind, group, f, &index))
+                    .collect()
             };
+            entities.extend(fields(&understanding.key_values, "keyValue", "Key-values"));
+            entities.extend(fields(&understanding.invoice, "invoiceField", "Invoice"));
+            let tables = understanding
+                .tables
+                .iter()
+                .filter(|t| on_page(t.page_number));
+            entities.extend(tables.enumerate().map(|(i, t)| table_entity(t, i, &index)));
+            let codes = understanding
+                .qr_codes
+                .iter()
+                .filter(|q| on_page(q.page_number));
+            entities.extend(codes.map(|q| qr_entity(q, &index)));
             Chunk {
                 average_confidence: mean(entities.iter().map(|e| e.confidence)),
                 entities,
@@ -386,23 +606,12 @@ pub fn chunks_from_pages(pages: &[PageText], retrieved_on: Timestamp) -> Vec<Chu
         .collect()
 }
 
-fn word_key_value(word: &Word, page: i64, offset: usize) -> KeyValue {
-    let region = region(
-        word.bbox,
-        word.confidence,
-        offset,
-        word.text.chars().count(),
-    );
-    key_value("word", page, word.text.clone(), region)
-}
-
 fn line_key_value(line: &Line, page: i64, offset: usize) -> Option<KeyValue> {
     let text = line.text();
     let region = region(
-        line.bbox()?,
+        Some(line.bbox()?),
         line.confidence(),
-        offset,
-        text.chars().count(),
+        span(offset, text.chars().count()),
     );
     Some(key_value("line", page, text, region))
 }
@@ -420,7 +629,7 @@ pub fn average_confidence(chunks: &[Chunk]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::text::PageUnit;
+    use crate::domain::text::{PageUnit, Word};
 
     fn word(text: &str, left: f64) -> Word {
         Word {
@@ -451,7 +660,11 @@ mod tests {
                 },
             ],
         };
-        let chunks = chunks_from_pages(&[page], Timestamp::from_millis(0));
+        let chunks = chunks_from_recognition(
+            &[page],
+            &Understanding::default(),
+            Timestamp::from_millis(0),
+        );
         let entities = &chunks[0].entities;
         let words = &entities[0].key_values;
         assert_eq!(

@@ -1,6 +1,19 @@
 //! Workspace templates: what kind of documents a workspace expects, which decides what the
 //! pipeline extracts for it.
 
+/// OCR languages of a new workspace: Portuguese and English documents.
+pub const DEFAULT_LANGUAGES: &str = "por+eng";
+
+/// Whether `languages` is a well-formed Tesseract language list (`por`, `por+eng`).
+pub fn valid_languages(languages: &str) -> bool {
+    !languages.is_empty()
+        && languages.split('+').all(|code| {
+            !code.is_empty()
+                && code.len() <= 32
+                && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        })
+}
+
 /// The documented SmartDocumentor templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkspaceTemplate {
@@ -71,6 +84,11 @@ impl WorkspaceTemplate {
         }
     }
 
+    /// Whether tasks of this workspace get invoice fields.
+    pub fn extracts_invoices(self) -> bool {
+        matches!(self, Self::InvoicesPortugal | Self::InvoicesUniversal)
+    }
+
     /// Accepts the key or the display name, in any case.
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
@@ -95,6 +113,8 @@ mod tests {
             Some(WorkspaceTemplate::Layout)
         );
         assert_eq!(WorkspaceTemplate::parse("nope"), None);
+        assert!(valid_languages("por+eng") && valid_languages("chi_sim"));
+        assert!(!valid_languages("") && !valid_languages("por+") && !valid_languages("../x"));
         for t in WorkspaceTemplate::ALL {
             assert_eq!(WorkspaceTemplate::parse(t.key()), Some(*t));
         }

@@ -6,7 +6,11 @@ pub fn pt_nif_is_valid(nif: &str) -> bool {
     if digits.len() != 9 || nif.chars().count() != 9 {
         return false;
     }
-    let sum: u32 = digits[..8].iter().zip((2..=9).rev()).map(|(d, w)| d * w).sum();
+    let sum: u32 = digits[..8]
+        .iter()
+        .zip((2..=9).rev())
+        .map(|(d, w)| d * w)
+        .sum();
     let check = match 11 - sum % 11 {
         10 | 11 => 0,
         c => c,
@@ -20,13 +24,19 @@ pub fn iban_is_valid(iban: &str) -> bool {
     if !(15..=34).contains(&bytes.len())
         || !bytes[..2].iter().all(u8::is_ascii_uppercase)
         || !bytes[2..4].iter().all(u8::is_ascii_digit)
-        || !bytes.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        || !bytes
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return false;
     }
     let rearranged = bytes[4..].iter().chain(&bytes[..4]);
     let remainder = rearranged.fold(0u32, |acc, &b| {
-        let value = if b.is_ascii_digit() { u32::from(b - b'0') } else { u32::from(b - b'A') + 10 };
+        let value = if b.is_ascii_digit() {
+            u32::from(b - b'0')
+        } else {
+            u32::from(b - b'A') + 10
+        };
         if value >= 10 {
             (acc * 100 + value) % 97
         } else {
@@ -55,7 +65,10 @@ mod tests {
         assert!(iban_is_valid("PT50000201231234567890154"));
         assert!(iban_is_valid("GB82WEST12345698765432"));
         assert!(!iban_is_valid("GB82WEST12345698765433"));
-        assert!(!iban_is_valid("PT50 0002 0123 1234 5678 9015 4"), "compact form only");
+        assert!(
+            !iban_is_valid("PT50 0002 0123 1234 5678 9015 4"),
+            "compact form only"
+        );
         assert!(!iban_is_valid("XX"));
     }
 }

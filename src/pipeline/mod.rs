@@ -6,6 +6,7 @@ pub mod detect;
 pub mod fetch;
 pub mod ocr;
 pub mod pdf;
+pub mod recognize;
 mod worker;
 
 pub use worker::{Pipeline, PipelineConfig, Workers};

@@ -7,11 +7,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{error, info, warn, Instrument};
 
-use super::detect::{self, DocumentKind, Unreadable};
+use super::detect::{self, Unreadable};
 use super::fetch::{FetchPolicy, Fetcher};
-use super::pdf;
-use crate::domain::text::{PageText, PageUnit};
-use crate::domain::TaskStatus;
+use super::recognize::{self, Recognition};
+use crate::domain::workspace::DEFAULT_LANGUAGES;
+use crate::domain::{TaskStatus, WorkspaceTemplate};
 use crate::store::blobs::BlobStore;
 use crate::store::{ClaimedJob, JobStage, Store, StoredFile};
 
@@ -229,6 +229,18 @@ impl Pipeline {
         Ok(done)
     }
 
+    /// OCR languages and what to extract, from the task's workspace.
+    async fn recognize_options(&self, workspace_id: i64) -> anyhow::Result<recognize::Options> {
+        let workspace = self.store.workspace_by_id(workspace_id).await?;
+        let template = workspace
+            .as_ref()
+            .and_then(|w| WorkspaceTemplate::parse(&w.template));
+        Ok(recognize::Options {
+            languages: workspace.map_or_else(|| DEFAULT_LANGUAGES.to_owned(), |w| w.languages),
+            invoice_fields: template.is_some_and(WorkspaceTemplate::extracts_invoices),
+        })
+    }
+
     async fn recognize(&self, job: &ClaimedJob) -> anyhow::Result<bool> {
         let Some(task) = self.store.task_by_id(job.task_id).await? else {
             return Ok(false);
@@ -248,19 +260,33 @@ impl Pipeline {
                 .await?);
         };
         let bytes = self.blobs.get(&original.key).await?;
-        let recognized = tokio::task::spawn_blocking(move || recognize_document(&bytes)).await?;
+        let options = self.recognize_options(task.workspace_id).await?;
+        let recognized =
+            tokio::task::spawn_blocking(move || recognize::recognize(&bytes, &options)).await?;
         match recognized {
-            Ok(pages) => {
+            Ok(Recognition {
+                pages,
+                understanding,
+            }) => {
                 let words: usize = pages
                     .iter()
                     .flat_map(|p| &p.lines)
                     .map(|l| l.words.len())
                     .sum();
+                let pages_json = serde_json::to_string(&pages)?;
+                let understanding_json = serde_json::to_string(&understanding)?;
                 let done = self
                     .store
-                    .finish_recognition(job, &serde_json::to_string(&pages)?)
+                    .finish_recognition(job, &pages_json, &understanding_json)
                     .await?;
-                info!(pages = pages.len(), words, "recognised");
+                info!(
+                    pages = pages.len(),
+                    words,
+                    key_values = understanding.key_values.len(),
+                    tables = understanding.tables.len(),
+                    qr_codes = understanding.qr_codes.len(),
+                    "recognised"
+                );
                 Ok(done)
             }
             Err(Unreadable(reason)) => {
@@ -271,26 +297,5 @@ impl Pipeline {
                     .await?)
             }
         }
-    }
-}
-
-/// The text of every page. Born-digital PDFs give their text layer; images give pages without
-/// text until OCR is added.
-fn recognize_document(bytes: &[u8]) -> Result<Vec<PageText>, Unreadable> {
-    let blank = |(page, (width, height)): (usize, (u32, u32))| PageText {
-        page_number: page as u32 + 1,
-        width: f64::from(width),
-        height: f64::from(height),
-        unit: PageUnit::Pixel,
-        lines: Vec::new(),
-    };
-    match detect::detect(bytes)? {
-        DocumentKind::Pdf => pdf::extract_text(bytes).map_err(|e| Unreadable(e.to_string())),
-        DocumentKind::Tiff => Ok(detect::tiff_page_sizes(bytes)?
-            .into_iter()
-            .enumerate()
-            .map(blank)
-            .collect()),
-        _ => Ok(vec![blank((0, detect::image_size(bytes)?))]),
     }
 }

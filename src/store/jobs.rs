@@ -193,17 +193,21 @@ impl Store {
         &self,
         job: &ClaimedJob,
         pages_json: &str,
+        understanding_json: &str,
     ) -> StoreResult<bool> {
         let Some(mut held) = self.holding(job).await? else {
             return Ok(false);
         };
         sqlx::query(
-            "INSERT INTO task_results (task_id, pages_json, recognized_at) VALUES (?, ?, ?)
+            "INSERT INTO task_results (task_id, pages_json, understanding_json, recognized_at)
+             VALUES (?, ?, ?, ?)
              ON CONFLICT (task_id) DO UPDATE SET pages_json = excluded.pages_json,
+                understanding_json = excluded.understanding_json,
                 recognized_at = excluded.recognized_at",
         )
         .bind(job.task_id)
         .bind(pages_json)
+        .bind(understanding_json)
         .bind(Timestamp::now().millis())
         .execute(&mut *held.tx)
         .await?;

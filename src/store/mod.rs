@@ -15,10 +15,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::domain::credentials::{self, SECRET_LIFETIME_SECONDS};
-use crate::domain::{IntegrationStatus, TaskStatus, Timestamp};
+use crate::domain::workspace::DEFAULT_LANGUAGES;
+use crate::domain::{IntegrationStatus, TaskStatus, Timestamp, WorkspaceTemplate};
 
 pub use jobs::{ClaimedJob, JobStage};
-pub use tasks::{NewTask, Page, SortField, TaskFilter, TaskRef, TaskSort};
+pub use tasks::{NewTask, Page, SortField, TaskFilter, TaskRef, TaskResult, TaskSort};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,6 +65,8 @@ pub struct Workspace {
     pub description: Option<String>,
     pub is_default: bool,
     pub template: String,
+    /// Tesseract language codes joined by `+`.
+    pub languages: String,
 }
 
 #[derive(Debug, Clone)]
@@ -177,7 +180,14 @@ impl Store {
         .bind(now.millis())
         .fetch_one(&mut *tx)
         .await?;
-        insert_workspace(&mut tx, id, "Default", None, "Layout", true).await?;
+        let default = NewWorkspace {
+            name: "Default",
+            description: None,
+            template: WorkspaceTemplate::Layout.key(),
+            languages: DEFAULT_LANGUAGES,
+            is_default: true,
+        };
+        insert_workspace(&mut tx, id, default).await?;
         tx.commit().await?;
         Ok(IssuedCredentials {
             organization: Organization {
@@ -282,17 +292,24 @@ impl Store {
         name: &str,
         description: Option<&str>,
         template: &str,
+        languages: &str,
     ) -> StoreResult<Workspace> {
         let mut tx = self.write().await?;
-        let workspace =
-            insert_workspace(&mut tx, org_id, name, description, template, false).await?;
+        let new = NewWorkspace {
+            name,
+            description,
+            template,
+            languages,
+            is_default: false,
+        };
+        let workspace = insert_workspace(&mut tx, org_id, new).await?;
         tx.commit().await?;
         Ok(workspace)
     }
 
     pub async fn workspaces(&self, org_id: i64) -> StoreResult<Vec<Workspace>> {
         Ok(sqlx::query_as(
-            "SELECT id, org_id, name, description, is_default, template
+            "SELECT id, org_id, name, description, is_default, template, languages
              FROM workspaces WHERE org_id = ? ORDER BY id",
         )
         .bind(org_id)
@@ -303,10 +320,21 @@ impl Store {
     /// The given workspace of the organisation, or its default one when `id` is None.
     pub async fn workspace(&self, org_id: i64, id: Option<i64>) -> StoreResult<Option<Workspace>> {
         Ok(sqlx::query_as(
-            "SELECT id, org_id, name, description, is_default, template FROM workspaces
+            "SELECT id, org_id, name, description, is_default, template, languages FROM workspaces
              WHERE org_id = ?1 AND (id = ?2 OR (?2 IS NULL AND is_default = 1))",
         )
         .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// For the pipeline, which works across organisations.
+    pub(crate) async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>> {
+        Ok(sqlx::query_as(
+            "SELECT id, org_id, name, description, is_default, template, languages
+             FROM workspaces WHERE id = ?",
+        )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?)
@@ -462,33 +490,40 @@ impl BatchSortField {
     ];
 }
 
+struct NewWorkspace<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
+    template: &'a str,
+    languages: &'a str,
+    is_default: bool,
+}
+
 async fn insert_workspace(
     tx: &mut Transaction<'static, Sqlite>,
     org_id: i64,
-    name: &str,
-    description: Option<&str>,
-    template: &str,
-    is_default: bool,
+    new: NewWorkspace<'_>,
 ) -> StoreResult<Workspace> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO workspaces (org_id, name, description, is_default, template, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO workspaces (org_id, name, description, is_default, template, languages, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(org_id)
-    .bind(name)
-    .bind(description)
-    .bind(is_default)
-    .bind(template)
+    .bind(new.name)
+    .bind(new.description)
+    .bind(new.is_default)
+    .bind(new.template)
+    .bind(new.languages)
     .bind(Timestamp::now().millis())
     .fetch_one(&mut **tx)
     .await?;
     Ok(Workspace {
         id,
         org_id,
-        name: name.to_owned(),
-        description: description.map(str::to_owned),
-        is_default,
-        template: template.to_owned(),
+        name: new.name.to_owned(),
+        description: new.description.map(str::to_owned),
+        is_default: new.is_default,
+        template: new.template.to_owned(),
+        languages: new.languages.to_owned(),
     })
 }
 

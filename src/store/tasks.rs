@@ -11,6 +11,14 @@ use crate::domain::{
 };
 use crate::store::jobs::{insert_job, JobStage};
 
+/// A task's recognition result as stored: JSON the pipeline wrote, and when.
+#[derive(Debug, Clone)]
+pub struct TaskResult {
+    pub pages_json: String,
+    pub understanding_json: String,
+    pub recognized_at: Timestamp,
+}
+
 /// How a client names a task: by docket's id, its own external id, or both (both must match).
 #[derive(Debug, Clone)]
 pub enum TaskRef {
@@ -456,14 +464,19 @@ impl Store {
             .collect()
     }
 
-    /// The recognised pages as stored by the pipeline, with when they were recognised.
-    pub async fn task_result(&self, task_id: i64) -> StoreResult<Option<(String, Timestamp)>> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT pages_json, recognized_at FROM task_results WHERE task_id = ?")
-                .bind(task_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(json, at)| (json, Timestamp::from_millis(at))))
+    /// What the pipeline stored for the task, if it has recognised it.
+    pub async fn task_result(&self, task_id: i64) -> StoreResult<Option<TaskResult>> {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT pages_json, understanding_json, recognized_at FROM task_results WHERE task_id = ?",
+        )
+        .bind(task_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(pages_json, understanding_json, at)| TaskResult {
+            pages_json,
+            understanding_json,
+            recognized_at: Timestamp::from_millis(at),
+        }))
     }
 }
 

@@ -23,7 +23,13 @@ async fn workspaces_list_the_organisations_own() {
     server
         .docket
         .store()
-        .create_workspace(org, "Faturas", Some("PT invoices"), "InvoicesPortugal")
+        .create_workspace(
+            org,
+            "Faturas",
+            Some("PT invoices"),
+            "InvoicesPortugal",
+            "por",
+        )
         .await
         .unwrap();
     let workspaces: Value = server
@@ -125,7 +131,7 @@ async fn batches_paginate_and_filter() {
     let second = server
         .docket
         .store()
-        .create_workspace(org, "Second", None, "Layout")
+        .create_workspace(org, "Second", None, "Layout", "eng")
         .await
         .unwrap();
     let mut ids = Vec::new();

@@ -153,7 +153,7 @@ async fn a_batch_must_belong_to_the_workspace() {
     let other = server
         .docket
         .store()
-        .create_workspace(org, "Second", None, "Layout")
+        .create_workspace(org, "Second", None, "Layout", "eng")
         .await
         .unwrap();
     let batch = server

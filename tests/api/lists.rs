@@ -25,7 +25,7 @@ async fn filters_combine_and_repeat() {
     let second = server
         .docket
         .store()
-        .create_workspace(org, "Second", None, "Layout")
+        .create_workspace(org, "Second", None, "Layout", "eng")
         .await
         .unwrap();
     let good = files.add(

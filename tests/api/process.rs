@@ -210,7 +210,7 @@ async fn the_store_refuses_moves_the_state_machine_does_not_allow() {
     let store = server.docket.store();
     let job = store.claim_job("w", 30).await.unwrap().unwrap();
     assert_eq!(job.task_id, id);
-    let skipped = store.finish_recognition(&job, "[]").await;
+    let skipped = store.finish_recognition(&job, "[]", "{}").await;
     assert!(
         skipped.is_err(),
         "QueuedForPreProcessing cannot jump to RecognitionSuccessful"

@@ -1,0 +1,297 @@
+//! Recognition of a whole document, one page at a time so memory follows pages in flight, not
+//! document size: a PDF page's text layer where it has a usable one, OCR of a render where it
+//! does not (scanned and mixed PDFs, page by page), OCR of every image frame, and QR codes on
+//! every page that draws graphics. Then document understanding over the recognised pages.
+
+use std::io::Cursor;
+
+use image::GrayImage;
+use serde::{Deserialize, Serialize};
+
+use super::detect::{self, DocumentKind, Unreadable};
+use super::{barcodes, ocr, pdf};
+use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
+use crate::domain::understanding::{QrCode, Understanding};
+
+/// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
+const OCR_DPI: f64 = 300.0;
+/// Resolution for finding QR codes on pages that have a text layer: enough for ~0.4 mm modules.
+const QR_DPI: f64 = 200.0;
+/// No rendered page side exceeds this (hostile page sizes).
+const MAX_RENDER_SIDE: u32 = 10_000;
+/// Images larger than this are refused before decoding (decompression bombs).
+pub const MAX_IMAGE_PIXELS: u64 = 120_000_000;
+/// The resolution assumed for images that do not state one.
+const DEFAULT_IMAGE_DPI: u32 = 300;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Tesseract languages, e.g. `por+eng`.
+    pub languages: String,
+    /// Extract invoice fields (invoice workspaces).
+    pub invoice_fields: bool,
+}
+
+/// What recognition produced: the text of every page and what was understood from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recognition {
+    pub pages: Vec<PageText>,
+    pub understanding: Understanding,
+}
+
+pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreadable> {
+    let mut pages = Vec::new();
+    let mut qr_codes = Vec::new();
+    let mut add = |(page, codes): (PageText, Vec<QrCode>)| {
+        pages.push(page);
+        qr_codes.extend(codes);
+    };
+    match detect::detect(bytes)? {
+        DocumentKind::Pdf => {
+            let document = pdf::Document::open(bytes).map_err(|e| Unreadable(e.to_string()))?;
+            for index in 0..document.page_count() {
+                add(pdf_page(&document, index, options)?);
+            }
+        }
+        DocumentKind::Tiff => {
+            for_each_tiff_page(bytes, |number, image| {
+                add(image_page(&image, number, options)?);
+                Ok(())
+            })?;
+        }
+        _ => add(image_page(&decode_image(bytes)?, 1, options)?),
+    }
+    let understanding = understand(&pages, qr_codes, options);
+    Ok(Recognition {
+        understanding,
+        pages,
+    })
+}
+
+/// Key-values, tables and invoice fields from the recognised pages.
+fn understand(_pages: &[PageText], qr_codes: Vec<QrCode>, _options: &Options) -> Understanding {
+    Understanding {
+        qr_codes,
+        ..Understanding::default()
+    }
+}
+
+fn pdf_page(
+    document: &pdf::Document,
+    index: u32,
+    options: &Options,
+) -> Result<(PageText, Vec<QrCode>), Unreadable> {
+    let unreadable = |e: pdf::PdfError| Unreadable(e.to_string());
+    let page_number = index + 1;
+    let text = document.page_text(index).map_err(unreadable)?;
+    if has_usable_text(&text) {
+        if !document.page_has_graphics(index).map_err(unreadable)? {
+            return Ok((text, Vec::new()));
+        }
+        let render = document
+            .render(index, QR_DPI, MAX_RENDER_SIDE)
+            .map_err(unreadable)?;
+        let codes = find_qr_codes(&render.image, page_number, 1.0 / render.pixels_per_point);
+        return Ok((text, codes));
+    }
+    let render = document
+        .render(index, OCR_DPI, MAX_RENDER_SIDE)
+        .map_err(unreadable)?;
+    let points_per_pixel = 1.0 / render.pixels_per_point;
+    let dpi = (render.pixels_per_point * 72.0).round() as u32;
+    let lines = ocr::recognize(&render.image, dpi, &options.languages)
+        .map_err(|e| Unreadable(e.to_string()))?;
+    let page = PageText {
+        lines: scale_lines(lines, points_per_pixel),
+        ..text
+    };
+    Ok((
+        page,
+        find_qr_codes(&render.image, page_number, points_per_pixel),
+    ))
+}
+
+/// A text layer worth trusting: some words, mostly made of real characters (scanned PDFs carry
+/// none, or an invisible layer of replacement characters).
+fn has_usable_text(page: &PageText) -> bool {
+    let text: String = page
+        .lines
+        .iter()
+        .flat_map(|l| &l.words)
+        .map(|w| w.text.as_str())
+        .collect();
+    let total = text.chars().count();
+    let readable = text
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_ascii_punctuation())
+        .count();
+    total >= 3 && readable * 10 >= total * 8
+}
+
+fn image_page(
+    image: &GrayImage,
+    page_number: u32,
+    options: &Options,
+) -> Result<(PageText, Vec<QrCode>), Unreadable> {
+    let lines = ocr::recognize(image, DEFAULT_IMAGE_DPI, &options.languages)
+        .map_err(|e| Unreadable(e.to_string()))?;
+    let page = PageText {
+        page_number,
+        width: f64::from(image.width()),
+        height: f64::from(image.height()),
+        unit: PageUnit::Pixel,
+        lines,
+    };
+    Ok((page, find_qr_codes(image, page_number, 1.0)))
+}
+
+fn scale_rect(r: Rect, factor: f64) -> Rect {
+    Rect {
+        left: r.left * factor,
+        top: r.top * factor,
+        right: r.right * factor,
+        bottom: r.bottom * factor,
+    }
+}
+
+fn scale_lines(lines: Vec<Line>, factor: f64) -> Vec<Line> {
+    lines
+        .into_iter()
+        .map(|line| Line {
+            words: line
+                .words
+                .into_iter()
+                .map(|w| Word {
+                    bbox: scale_rect(w.bbox, factor),
+                    ..w
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// QR codes on a page image, with fiscal (AT) codes parsed. `units_per_pixel` converts pixel
+/// positions to the page's units.
+fn find_qr_codes(image: &GrayImage, page_number: u32, units_per_pixel: f64) -> Vec<QrCode> {
+    barcodes::scan(image)
+        .into_iter()
+        .filter_map(|code| {
+            let bbox = scale_rect(code_box(&code.points)?, units_per_pixel);
+            let (mut fields, invalid_keys_count, duplicated_keys): (
+                Vec<crate::domain::understanding::Field>,
+                u32,
+                Vec<String>,
+            ) = (Vec::new(), 0, Vec::new());
+            for field in &mut fields {
+                field.bbox = Some(bbox);
+            }
+            let confidence = if invalid_keys_count == 0 { 1.0 } else { 0.8 };
+            Some(QrCode {
+                page_number,
+                bbox,
+                content: code.text,
+                fields,
+                invalid_keys_count,
+                duplicated_keys,
+                confidence,
+            })
+        })
+        .collect()
+}
+
+/// The code's box from the points the decoder reports. For QR codes those are the centres of
+/// the finder patterns, about 3.5 modules inside the code's edges, so the box is widened.
+fn code_box(points: &[(f64, f64)]) -> Option<Rect> {
+    let (first, rest) = points.split_first()?;
+    let start = Rect {
+        left: first.0,
+        top: first.1,
+        right: first.0,
+        bottom: first.1,
+    };
+    let core = rest.iter().fold(start, |r, &(x, y)| {
+        r.union(&Rect {
+            left: x,
+            top: y,
+            right: x,
+            bottom: y,
+        })
+    });
+    let margin = core.width().max(core.height()) * 0.12;
+    Some(Rect {
+        left: (core.left - margin).max(0.0),
+        top: (core.top - margin).max(0.0),
+        right: core.right + margin,
+        bottom: core.bottom + margin,
+    })
+}
+
+fn too_large(width: u32, height: u32) -> Option<Unreadable> {
+    (u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS).then(|| {
+        Unreadable(format!(
+            "the image is {width}×{height} pixels; the limit is {} megapixels",
+            MAX_IMAGE_PIXELS / 1_000_000
+        ))
+    })
+}
+
+/// Decodes a single-frame image to gray, refusing oversized ones before allocating anything.
+pub fn decode_image(bytes: &[u8]) -> Result<GrayImage, Unreadable> {
+    let (width, height) = detect::image_size(bytes)?;
+    if let Some(refusal) = too_large(width, height) {
+        return Err(refusal);
+    }
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Unreadable(format!("not a readable image: {e}")))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|e| Unreadable(format!("not a readable image: {e}")))?;
+    Ok(image.to_luma8())
+}
+
+/// Decodes a TIFF's frames one at a time, so a long multi-page file never sits in memory whole.
+fn for_each_tiff_page(
+    bytes: &[u8],
+    mut each: impl FnMut(u32, GrayImage) -> Result<(), Unreadable>,
+) -> Result<(), Unreadable> {
+    use tiff::decoder::{Decoder, DecodingResult};
+    use tiff::ColorType;
+    let bad = |e: tiff::TiffError| Unreadable(format!("not a readable TIFF: {e}"));
+    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(bad)?;
+    let mut number = 1;
+    loop {
+        let (width, height) = decoder.dimensions().map_err(bad)?;
+        if let Some(refusal) = too_large(width, height) {
+            return Err(refusal);
+        }
+        let color = decoder.colortype().map_err(bad)?;
+        let DecodingResult::U8(data) = decoder.read_image().map_err(bad)? else {
+            return Err(Unreadable("TIFF pages must have 8-bit samples".into()));
+        };
+        let image = match color {
+            ColorType::Gray(8) => GrayImage::from_raw(width, height, data),
+            ColorType::RGB(8) => image::RgbImage::from_raw(width, height, data)
+                .map(|i| image::DynamicImage::ImageRgb8(i).to_luma8()),
+            ColorType::RGBA(8) => image::RgbaImage::from_raw(width, height, data)
+                .map(|i| image::DynamicImage::ImageRgba8(i).to_luma8()),
+            other => {
+                return Err(Unreadable(format!(
+                    "unsupported TIFF pixel format {other:?}"
+                )))
+            }
+        };
+        each(
+            number,
+            image.ok_or_else(|| Unreadable("a TIFF page is truncated".into()))?,
+        )?;
+        if !decoder.more_images() {
+            return Ok(());
+        }
+        decoder.next_image().map_err(bad)?;
+        number += 1;
+    }
+}
