@@ -84,6 +84,9 @@ struct ServeArgs {
     /// Seconds a document download may take.
     #[arg(long, env = "DOCKET_DOWNLOAD_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     download_timeout_seconds: u64,
+    /// Documents with more pages are refused (status 35).
+    #[arg(long, env = "DOCKET_MAX_PAGES", default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_pages: u32,
     /// Lifetime of bearer tokens, in seconds.
     #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl_seconds: i64,
@@ -216,6 +219,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .download_timeout(Duration::from_secs(args.download_timeout_seconds));
     settings.pdfium_library = args.pdfium_lib;
     settings.pipeline.lease_seconds = args.lease_seconds;
+    settings.pipeline.max_pages = args.max_pages;
     if let Some(workers) = args.workers {
         settings.pipeline.workers = workers.max(1);
     }

@@ -76,9 +76,14 @@ pub fn detect(bytes: &[u8]) -> Result<DocumentKind, Unreadable> {
 pub fn page_count(kind: DocumentKind, bytes: &[u8]) -> Result<u32, Unreadable> {
     let count = match kind {
         DocumentKind::Pdf => pdf::page_count(bytes).map_err(|e| Unreadable(e.to_string()))?,
-        DocumentKind::Tiff => tiff_page_sizes(bytes)?.len() as u32,
+        DocumentKind::Tiff => {
+            let sizes = tiff_page_sizes(bytes)?;
+            sizes.iter().try_for_each(|&(w, h)| check_pixels(w, h))?;
+            sizes.len() as u32
+        }
         _ => {
-            image_size(bytes)?;
+            let (w, h) = image_size(bytes)?;
+            check_pixels(w, h)?;
             1
         }
     };
@@ -86,6 +91,21 @@ pub fn page_count(kind: DocumentKind, bytes: &[u8]) -> Result<u32, Unreadable> {
         return Err(Unreadable("the document has no pages".into()));
     }
     Ok(count)
+}
+
+/// Images larger than this are refused before decoding (decompression bombs): 120 MP is an
+/// A0 sheet at 200 dpi, far beyond any document scan.
+pub const MAX_IMAGE_PIXELS: u64 = 120_000_000;
+
+/// Refuses an image frame larger than `MAX_IMAGE_PIXELS`.
+pub fn check_pixels(width: u32, height: u32) -> Result<(), Unreadable> {
+    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+        return Err(Unreadable(format!(
+            "the image is {width}×{height} pixels; the limit is {} megapixels",
+            MAX_IMAGE_PIXELS / 1_000_000
+        )));
+    }
+    Ok(())
 }
 
 /// Pixel size of a single-image file, from its header.

@@ -157,7 +157,7 @@ impl<'a> Document<'a> {
         let (w, h) = (bitmap.width() as usize, bitmap.height() as usize);
         let raw = bitmap.as_raw_bytes();
         // Rows may be padded; each pixel is B, G, R, x with B = G = R in grayscale mode.
-        let stride = if h == 0 { 0 } else { raw.len() / h };
+        let stride = raw.len().checked_div(h).unwrap_or(0);
         let mut pixels = Vec::with_capacity(w * h);
         for row in raw.chunks(stride.max(1)).take(h) {
             pixels.extend(row.chunks_exact(4).take(w).map(|px| px[1]));

@@ -12,6 +12,7 @@ use super::detect::{self, DocumentKind, Unreadable};
 use super::{barcodes, ocr, pdf};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Understanding};
+use crate::extract::tables;
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -19,8 +20,6 @@ const OCR_DPI: f64 = 300.0;
 const QR_DPI: f64 = 200.0;
 /// No rendered page side exceeds this (hostile page sizes).
 const MAX_RENDER_SIDE: u32 = 10_000;
-/// Images larger than this are refused before decoding (decompression bombs).
-pub const MAX_IMAGE_PIXELS: u64 = 120_000_000;
 /// The resolution assumed for images that do not state one.
 const DEFAULT_IMAGE_DPI: u32 = 300;
 
@@ -69,9 +68,11 @@ pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreada
 }
 
 /// Key-values, tables and invoice fields from the recognised pages.
-fn understand(_pages: &[PageText], qr_codes: Vec<QrCode>, _options: &Options) -> Understanding {
+fn understand(pages: &[PageText], qr_codes: Vec<QrCode>, _options: &Options) -> Understanding {
+    let tables = pages.iter().flat_map(tables::detect).collect();
     Understanding {
         qr_codes,
+        tables,
         ..Understanding::default()
     }
 }
@@ -226,26 +227,15 @@ fn code_box(points: &[(f64, f64)]) -> Option<Rect> {
     })
 }
 
-fn too_large(width: u32, height: u32) -> Option<Unreadable> {
-    (u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS).then(|| {
-        Unreadable(format!(
-            "the image is {width}×{height} pixels; the limit is {} megapixels",
-            MAX_IMAGE_PIXELS / 1_000_000
-        ))
-    })
-}
-
 /// Decodes a single-frame image to gray, refusing oversized ones before allocating anything.
 pub fn decode_image(bytes: &[u8]) -> Result<GrayImage, Unreadable> {
     let (width, height) = detect::image_size(bytes)?;
-    if let Some(refusal) = too_large(width, height) {
-        return Err(refusal);
-    }
+    detect::check_pixels(width, height)?;
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| Unreadable(format!("not a readable image: {e}")))?;
     let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+    limits.max_alloc = Some(detect::MAX_IMAGE_PIXELS * 4);
     reader.limits(limits);
     let image = reader
         .decode()
@@ -265,9 +255,7 @@ fn for_each_tiff_page(
     let mut number = 1;
     loop {
         let (width, height) = decoder.dimensions().map_err(bad)?;
-        if let Some(refusal) = too_large(width, height) {
-            return Err(refusal);
-        }
+        detect::check_pixels(width, height)?;
         let color = decoder.colortype().map_err(bad)?;
         let DecodingResult::U8(data) = decoder.read_image().map_err(bad)? else {
             return Err(Unreadable("TIFF pages must have 8-bit samples".into()));

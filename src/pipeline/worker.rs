@@ -27,6 +27,8 @@ pub struct PipelineConfig {
     /// expired leases).
     pub poll_interval: Duration,
     pub fetch: FetchPolicy,
+    /// Documents with more pages are refused in pre-processing.
+    pub max_pages: u32,
 }
 
 impl Default for PipelineConfig {
@@ -37,6 +39,7 @@ impl Default for PipelineConfig {
             max_attempts: 3,
             poll_interval: Duration::from_secs(1),
             fetch: FetchPolicy::default(),
+            max_pages: 5_000,
         }
     }
 }
@@ -198,9 +201,17 @@ impl Pipeline {
                 }
             }
         };
+        let max_pages = self.config.max_pages;
         let inspected = tokio::task::spawn_blocking(move || {
-            let facts = detect::detect(&bytes)
-                .and_then(|kind| Ok((kind, detect::page_count(kind, &bytes)?)));
+            let facts = detect::detect(&bytes).and_then(|kind| {
+                let pages = detect::page_count(kind, &bytes)?;
+                if pages > max_pages {
+                    return Err(Unreadable(format!(
+                        "the document has {pages} pages; the limit is {max_pages}"
+                    )));
+                }
+                Ok((kind, pages))
+            });
             (facts, bytes)
         })
         .await?;
