@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what docket needs on a Debian machine, only what is missing: system packages with
-# apt-get, and PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a
+# apt-get (Tesseract 5 with Portuguese, English and orientation data; libclang, which the
+# tesseract crate's bindgen needs at build time), and PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a
 # glibc-only libpdfium.so; Debian has no PDFium package). Idempotent; safe to run every time.
 set -euo pipefail
 
@@ -13,7 +14,10 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-apt_packages=(ca-certificates pkg-config)
+apt_packages=(
+  ca-certificates pkg-config clang libclang-dev
+  libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-por tesseract-ocr-osd
+)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
