@@ -12,7 +12,7 @@ use super::detect::{self, DocumentKind, Unreadable};
 use super::{barcodes, ocr, pdf};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Understanding};
-use crate::extract::tables;
+use crate::extract::{invoice, keyvalues, tables};
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -68,13 +68,15 @@ pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreada
 }
 
 /// Key-values, tables and invoice fields from the recognised pages.
-fn understand(pages: &[PageText], qr_codes: Vec<QrCode>, _options: &Options) -> Understanding {
-    let tables = pages.iter().flat_map(tables::detect).collect();
-    Understanding {
-        qr_codes,
-        tables,
-        ..Understanding::default()
-    }
+fn understand(pages: &[PageText], qr_codes: Vec<QrCode>, options: &Options) -> Understanding {
+    let key_values = keyvalues::extract(pages);
+    let tables: Vec<_> = pages.iter().flat_map(tables::detect).collect();
+    let invoice = if options.invoice_fields {
+        invoice::extract(pages, &key_values, &tables, &qr_codes)
+    } else {
+        Vec::new()
+    };
+    Understanding { key_values, tables, qr_codes, invoice }
 }
 
 fn pdf_page(
