@@ -1,0 +1,99 @@
+//! Hostile inputs: a small PNG that claims to be enormous, and a PDF with thousands of pages.
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{GrayImage, Luma};
+use pdf_writer::Content;
+
+use super::fonts::{text_pdf, Font, PAGE_HEIGHT};
+
+/// What the bomb's header claims: 2.5 gigapixels, 2.5 GB as 8-bit gray.
+const BOMB_SIDE: u32 = 50_000;
+
+/// A PNG whose header says 50 000 × 50 000 gray pixels, a few hundred bytes long: the IHDR is
+/// valid (right CRC) and the IDAT a valid zlib stream of the first rows only, so a decoder
+/// that trusts the header allocates 2.5 GB before it finds the data short.
+pub fn bomb_png() -> Vec<u8> {
+    // Encode a real image BOMB_SIDE wide and a few rows tall (white rows deflate to almost
+    // nothing), then raise the height in IHDR.
+    let strip = GrayImage::from_pixel(BOMB_SIDE, 4, Luma([255]));
+    let mut png = Vec::new();
+    let encoder =
+        PngEncoder::new_with_quality(&mut png, CompressionType::Best, FilterType::NoFilter);
+    if strip.write_with_encoder(encoder).is_err() {
+        // Encoding an in-memory image cannot fail; an empty result is caught by any test.
+        return Vec::new();
+    }
+    // Signature (8) + IHDR length (4) + "IHDR" (4): width at 16..20, height at 20..24, and
+    // the chunk's CRC over type and data at 29..33.
+    if png.len() < 33 || &png[12..16] != b"IHDR" {
+        return Vec::new();
+    }
+    png[20..24].copy_from_slice(&BOMB_SIDE.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+/// CRC-32 (IEEE, reflected), bit by bit: it only ever covers one 17-byte chunk.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PDF of `pages` A4 pages, each with the single line "Page N", for page-count limits and
+/// per-page memory tests.
+pub fn many_page_pdf(pages: u32) -> Vec<u8> {
+    let contents = (0..pages).map(|index| {
+        let mut content = Content::new();
+        content
+            .begin_text()
+            .set_font(Font::Regular.resource(), 12.0)
+            .next_line(72.0, PAGE_HEIGHT - 72.0)
+            .show(pdf_writer::Str(format!("Page {}", index + 1).as_bytes()))
+            .end_text();
+        content
+    });
+    text_pdf(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::corpus::init_pdfium;
+    use crate::pipeline::pdf;
+
+    #[test]
+    fn bomb_claims_to_be_huge_but_is_small() {
+        let png = bomb_png();
+        let size = imagesize::blob_size(&png).unwrap();
+        assert_eq!((size.width, size.height), (50_000, 50_000));
+        assert!(png.len() < 1024, "{} bytes", png.len());
+        // The header is well-formed: a strict decoder reads it and only then objects.
+        let decoder = png::Decoder::new(Cursor::new(png.as_slice()));
+        let reader = decoder.read_info().unwrap();
+        assert_eq!(reader.info().height, 50_000);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn many_pages() {
+        init_pdfium();
+        let bytes = many_page_pdf(2000);
+        assert_eq!(pdf::page_count(&bytes).unwrap(), 2000);
+        let document = pdf::Document::open(&bytes).unwrap();
+        let last = document.page_text(1999).unwrap();
+        assert_eq!(last.lines[0].text(), "Page 2000");
+    }
+}
