@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod corpus;
 pub mod domain;
 pub mod extract;

@@ -1,0 +1,265 @@
+//! `docket bench`: throughput, latency, peak memory and field accuracy of the recognition
+//! pipeline on the generated corpus, with bare Tesseract (its command-line tool) on the same
+//! scanned pages as the reference, in one run. It measures; nothing here asserts a timing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::corpus::{self, InvoiceTruth};
+use crate::pipeline::pdf;
+use crate::pipeline::recognize::{self, Options, Recognition};
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub invoices: usize,
+    pub scans: usize,
+    /// Pages of the scanned PDF used to show memory follows pages, not document size.
+    pub long_scan_pages: u32,
+    pub threads: usize,
+    pub languages: String,
+    pub pdfium_library: PathBuf,
+}
+
+const SEED: u64 = 2026;
+
+pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    pdf::init(&options.pdfium_library)?;
+    let recognize_options = Options {
+        languages: options.languages.clone(),
+        invoice_fields: true,
+    };
+    eprintln!(
+        "generating {} invoices and {} scans…",
+        options.invoices, options.scans
+    );
+    let truths = corpus::invoices(options.invoices.max(1), SEED);
+    let pdfs: Vec<Vec<u8>> = truths.iter().map(corpus::invoice_pdf).collect();
+    let scans = pdfs
+        .iter()
+        .take(options.scans.max(1))
+        .enumerate()
+        .map(|(i, pdf)| corpus::scan_png(pdf, 300.0, 0.6 + 0.4 * i as f32, SEED + i as u64))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    println!("== throughput (pages/s) and latency (ms per page) ==");
+    let born_digital = measure("born-digital PDF, 1 thread", &pdfs, 1, &recognize_options)?;
+    measure(
+        &format!("born-digital PDF, {} threads", options.threads),
+        &pdfs,
+        options.threads,
+        &recognize_options,
+    )?;
+    let scanned = measure(
+        "scanned page (PNG, OCR), 1 thread",
+        &scans,
+        1,
+        &recognize_options,
+    )?;
+    measure(
+        &format!("scanned page, {} threads", options.threads),
+        &scans,
+        options.threads,
+        &recognize_options,
+    )?;
+    match tesseract_cli(&scans, &options.languages) {
+        Ok(reference) => {
+            let ours = scanned.elapsed.as_secs_f64() / scanned.pages as f64;
+            let theirs = reference.as_secs_f64() / scans.len() as f64;
+            println!(
+                "tesseract CLI, same pages, 1 thread: {:.1} ms/page; docket/tesseract time ratio {:.2}",
+                theirs * 1000.0,
+                ours / theirs
+            );
+        }
+        Err(e) => println!("tesseract CLI reference not run: {e:#}"),
+    }
+
+    println!("== memory ==");
+    reset_peak_memory();
+    let long = corpus::image_pdf(&vec![
+        corpus::scan_jpeg(&pdfs[0], 300.0, 0.8, SEED)?;
+        options.long_scan_pages as usize
+    ]);
+    recognize::recognize(&long, &recognize_options).map_err(|e| anyhow::anyhow!(e.0))?;
+    println!(
+        "peak resident memory while recognising a {}-page scanned PDF ({} KiB file): {} MiB",
+        options.long_scan_pages,
+        long.len() / 1024,
+        peak_memory_kib().unwrap_or(0) / 1024
+    );
+
+    println!("== field accuracy (invoice fields and IBAN against the generator's ground truth) ==");
+    accuracy("born-digital", &truths, &born_digital.results);
+    accuracy(
+        "scanned",
+        &truths[..scans.len().min(truths.len())],
+        &scanned.results,
+    );
+    Ok(())
+}
+
+struct Measured {
+    pages: usize,
+    elapsed: Duration,
+    results: Vec<Recognition>,
+}
+
+/// Recognises every document on `threads` threads, printing progress, throughput and latency.
+fn measure(
+    label: &str,
+    documents: &[Vec<u8>],
+    threads: usize,
+    options: &Options,
+) -> anyhow::Result<Measured> {
+    let threads = threads.clamp(1, documents.len().max(1));
+    let started = Instant::now();
+    let per_thread = documents.len().div_ceil(threads);
+    let outcomes: Vec<anyhow::Result<(Duration, Recognition)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = documents
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|document| {
+                            let start = Instant::now();
+                            let result = recognize::recognize(document, options)
+                                .map_err(|e| anyhow::anyhow!(e.0))?;
+                            Ok((start.elapsed(), result))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::new();
+    let mut results = Vec::new();
+    for outcome in outcomes {
+        let (latency, result) = outcome?;
+        latencies.push(latency.as_secs_f64() * 1000.0 / result.pages.len().max(1) as f64);
+        results.push(result);
+    }
+    let pages: usize = results.iter().map(|r| r.pages.len()).sum();
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "{label}: {pages} pages in {:.2} s = {:.1} pages/s; per page p50 {:.1} ms, p95 {:.1} ms",
+        elapsed.as_secs_f64(),
+        pages as f64 / elapsed.as_secs_f64(),
+        percentile(0.5),
+        percentile(0.95)
+    );
+    Ok(Measured {
+        pages,
+        elapsed,
+        results,
+    })
+}
+
+/// The same scanned pages through the `tesseract` command-line tool, one at a time, single
+/// threaded, with the page segmentation and languages docket uses.
+fn tesseract_cli(scans: &[Vec<u8>], languages: &str) -> anyhow::Result<Duration> {
+    let dir = std::env::temp_dir().join(format!("docket-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let paths: Vec<PathBuf> = scans
+        .iter()
+        .enumerate()
+        .map(|(i, png)| {
+            let path = dir.join(format!("scan-{i}.png"));
+            std::fs::write(&path, png).map(|_| path)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let started = Instant::now();
+    for path in &paths {
+        let status = Command::new("tesseract")
+            .arg(path)
+            .arg("-")
+            .args(["--psm", "1", "-l", languages, "tsv"])
+            .env("OMP_THREAD_LIMIT", "1")
+            .output()
+            .context("cannot run tesseract (apt-get install tesseract-ocr)")?
+            .status;
+        anyhow::ensure!(status.success(), "tesseract failed on {}", path.display());
+    }
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(elapsed)
+}
+
+/// Field-level precision and recall: a predicted field is right when its normalised value
+/// equals the ground truth's.
+fn accuracy(label: &str, truths: &[InvoiceTruth], results: &[Recognition]) {
+    let mut expected_total = 0;
+    let mut predicted_total = 0;
+    let mut correct_total = 0;
+    let mut misses: BTreeMap<String, usize> = BTreeMap::new();
+    for (truth, result) in truths.iter().zip(results) {
+        let expected: BTreeMap<String, String> = truth
+            .expected_fields()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+        let understanding = &result.understanding;
+        let mut predicted: BTreeMap<String, String> = understanding
+            .invoice
+            .iter()
+            .map(|f| (f.category_normalized.clone(), f.content_normalized.clone()))
+            .collect();
+        if let Some(iban) = understanding
+            .key_values
+            .iter()
+            .find(|f| f.category_normalized == "Iban")
+        {
+            predicted.insert("Iban".into(), iban.content_normalized.clone());
+        }
+        expected_total += expected.len();
+        predicted_total += predicted.len();
+        for (name, value) in &expected {
+            if predicted.get(name) == Some(value) {
+                correct_total += 1;
+            } else {
+                *misses.entry(name.clone()).or_default() += 1;
+            }
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    println!(
+        "{label}: {} documents, precision {:.3}, recall {:.3} ({correct_total} of {expected_total} fields right, {predicted_total} predicted)",
+        truths.len().min(results.len()),
+        ratio(correct_total, predicted_total),
+        ratio(correct_total, expected_total)
+    );
+    if !misses.is_empty() {
+        let list: Vec<String> = misses
+            .iter()
+            .map(|(name, n)| format!("{name} ×{n}"))
+            .collect();
+        println!("  missed or wrong: {}", list.join(", "));
+    }
+}
+
+/// Resets the kernel's peak-RSS counter for this process (Linux), so the next reading is the
+/// peak of what follows.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
