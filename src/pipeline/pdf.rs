@@ -112,19 +112,24 @@ impl<'a> Document<'a> {
         })
     }
 
-    /// Whether the page draws anything a text layer would miss: images, or enough vector paths
-    /// to be a drawn QR code or scanned-looking content. Pages without are not rendered.
+    /// Whether the page draws anything a text layer would miss: images, or enough vector path
+    /// segments to be a drawn QR code (a few thousand small squares; table rulings are tens).
+    /// Pages without are not rendered.
     pub fn page_has_graphics(&self, index: u32) -> Result<bool, PdfError> {
-        const PATHS_WORTH_RENDERING: usize = 50;
+        const SEGMENTS_WORTH_RENDERING: usize = 400;
         let page = self.page(index)?;
-        let mut paths = 0;
+        let mut segments = 0;
         for object in page.objects().iter() {
             match object.object_type() {
                 PdfPageObjectType::Image | PdfPageObjectType::XObjectForm => return Ok(true),
-                PdfPageObjectType::Path => paths += 1,
+                PdfPageObjectType::Path => {
+                    segments += object
+                        .as_path_object()
+                        .map_or(0, |path| path.segments().len() as usize);
+                }
                 _ => {}
             }
-            if paths >= PATHS_WORTH_RENDERING {
+            if segments >= SEGMENTS_WORTH_RENDERING {
                 return Ok(true);
             }
         }

@@ -12,7 +12,7 @@ use super::detect::{self, DocumentKind, Unreadable};
 use super::{barcodes, ocr, pdf};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Understanding};
-use crate::extract::{invoice, keyvalues, tables};
+use crate::extract::{atqr, invoice, keyvalues, tables};
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -76,7 +76,12 @@ fn understand(pages: &[PageText], qr_codes: Vec<QrCode>, options: &Options) -> U
     } else {
         Vec::new()
     };
-    Understanding { key_values, tables, qr_codes, invoice }
+    Understanding {
+        key_values,
+        tables,
+        qr_codes,
+        invoice,
+    }
 }
 
 fn pdf_page(
@@ -180,11 +185,11 @@ fn find_qr_codes(image: &GrayImage, page_number: u32, units_per_pixel: f64) -> V
         .into_iter()
         .filter_map(|code| {
             let bbox = scale_rect(code_box(&code.points)?, units_per_pixel);
-            let (mut fields, invalid_keys_count, duplicated_keys): (
-                Vec<crate::domain::understanding::Field>,
-                u32,
-                Vec<String>,
-            ) = (Vec::new(), 0, Vec::new());
+            let parsed = atqr::is_fiscal(&code.text).then(|| atqr::parse(&code.text, page_number));
+            let (mut fields, invalid_keys_count, duplicated_keys) = parsed.map_or_else(
+                || (Vec::new(), 0, Vec::new()),
+                |p| (p.fields, p.invalid_keys_count, p.duplicated_keys),
+            );
             for field in &mut fields {
                 field.bbox = Some(bbox);
             }

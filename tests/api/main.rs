@@ -12,3 +12,4 @@ mod lists;
 mod openapi;
 mod process;
 mod reprocess;
+mod understanding;

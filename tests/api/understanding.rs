@@ -1,0 +1,325 @@
+//! Document understanding through the API: generated invoices (born-digital, scanned, scanned
+//! PDF, multi-page TIFF) come back with their text, QR code, table, key-values and invoice
+//! fields; hostile files end in a failure state with a reason.
+
+use serde_json::Value;
+
+use crate::common::server::{start, start_with, TestServer};
+use docket::corpus::{self, InvoiceTruth, Language};
+
+/// A workspace of the given template; returns its id.
+async fn workspace(server: &TestServer, template: &str) -> i64 {
+    let org = server.credentials.organization.id;
+    let store = server.docket.store();
+    store
+        .create_workspace(org, template, None, template, "por+eng")
+        .await
+        .unwrap()
+        .id
+}
+
+/// Uploads `bytes` to the workspace and waits until the task is ready for review; returns the
+/// export.
+async fn process(server: &TestServer, workspace_id: i64, name: &str, bytes: Vec<u8>) -> Value {
+    let form = reqwest::multipart::Form::new()
+        .text("workspaceId", workspace_id.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    let id = server.create_multipart(form).await["taskId"]
+        .as_i64()
+        .unwrap();
+    server.wait_for(id, &[3]).await;
+    server.export(id).await
+}
+
+fn entities<'a>(export: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    export["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["entities"].as_array().unwrap())
+        .filter(move |e| e["type"] == kind)
+}
+
+/// Invoice fields as name → normalised value.
+fn invoice_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
+    entities(export, "invoiceField")
+        .map(|e| {
+            let value = &e["keyValues"][0];
+            (
+                value["categoryNormalized"].as_str().unwrap().to_owned(),
+                value["contentNormalized"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn fiscal_qr(export: &Value) -> &Value {
+    let entity = entities(export, "qrCode")
+        .find(|e| e["category"] == "fiscalQrCode")
+        .expect("a fiscal QR code");
+    &entity["qrCode"]
+}
+
+fn words(export: &Value) -> Vec<String> {
+    entities(export, "text")
+        .filter(|e| e["category"] == "words")
+        .flat_map(|e| e["keyValues"].as_array().unwrap())
+        .map(|w| w["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn truth(language: Language) -> InvoiceTruth {
+    corpus::invoices(4, 7)
+        .into_iter()
+        .find(|t| t.language == language)
+        .unwrap()
+}
+
+fn check_qr(export: &Value, truth: &InvoiceTruth) {
+    let qr = fiscal_qr(export);
+    assert_eq!(qr["qrCodeContent"], truth.qr_payload.as_str());
+    assert_eq!(qr["invalidKeysCount"], 0);
+    assert_eq!(qr["duplicatedKeys"], serde_json::json!([]));
+    let fields = qr["keyValues"].as_array().unwrap();
+    let issuer = fields.iter().find(|f| f["category"] == "A").unwrap();
+    assert_eq!(issuer["categoryNormalized"], "IssuerTaxId");
+    assert_eq!(issuer["content"], truth.supplier_tax_id.as_str());
+    let date = fields.iter().find(|f| f["category"] == "F").unwrap();
+    assert_eq!(date["contentNormalized"], truth.invoice_date.as_str());
+    assert!(qr["boundingBox"]["width"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn a_born_digital_portuguese_invoice_is_understood() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesPortugal").await;
+    let truth = truth(Language::Portuguese);
+    let export = process(
+        &server,
+        workspace_id,
+        "fatura.pdf",
+        corpus::invoice_pdf(&truth),
+    )
+    .await;
+
+    check_qr(&export, &truth);
+    let fields = invoice_fields(&export);
+    for (name, value) in truth.expected_fields() {
+        if name == "Iban" {
+            continue;
+        }
+        assert_eq!(fields.get(name), Some(&value), "{name} in {fields:?}");
+    }
+    // Agreement with the QR code shows in the confidence.
+    let gross = entities(&export, "invoiceField")
+        .find(|e| e["category"] == "GrossTotal")
+        .unwrap();
+    assert!(gross["confidence"].as_f64().unwrap() >= 0.99, "{gross}");
+
+    let iban = entities(&export, "keyValue")
+        .find(|e| e["category"] == "Iban")
+        .expect("an IBAN key-value");
+    assert_eq!(
+        iban["keyValues"][0]["contentNormalized"],
+        truth.iban.as_str()
+    );
+
+    let table = &entities(&export, "table")
+        .next()
+        .expect("the line-items table")["table"];
+    let headers: Vec<&str> = table["tableHeaders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        ["Descrição", "Qtd.", "Preço unit.", "IVA", "Total"]
+    );
+    assert_eq!(table["rowCount"], truth.lines.len() + 1);
+    assert_eq!(table["columnCount"], 5);
+    let first_row = &table["tableRows"]["1"];
+    assert_eq!(first_row[0]["content"], truth.lines[0].description.as_str());
+    assert_eq!(
+        first_row[4]["contentNormalized"],
+        truth.lines[0].total.as_str()
+    );
+    assert!(table["tableRowsTableContent"]["1"]
+        .as_str()
+        .unwrap()
+        .starts_with(&truth.lines[0].description));
+}
+
+#[tokio::test]
+async fn a_scanned_invoice_is_read_by_ocr() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesUniversal").await;
+    let truth = truth(Language::English);
+    let scan = corpus::scan_png(&corpus::invoice_pdf(&truth), 300.0, 1.2, 11).unwrap();
+    let export = process(&server, workspace_id, "scan.png", scan).await;
+
+    let words = words(&export);
+    assert!(
+        words.contains(
+            &truth
+                .invoice_number
+                .split(' ')
+                .next_back()
+                .unwrap()
+                .to_owned()
+        ),
+        "{words:?}"
+    );
+    let word = entities(&export, "text").next().unwrap()["keyValues"][0].clone();
+    let confidence = word["confidence"].as_f64().unwrap();
+    assert!(
+        confidence > 0.0 && confidence <= 1.0,
+        "OCR confidences: {word}"
+    );
+    check_qr(&export, &truth);
+    let fields = invoice_fields(&export);
+    for name in [
+        "InvoiceNumber",
+        "SupplierTaxId",
+        "CustomerTaxId",
+        "InvoiceDate",
+        "GrossTotal",
+        "Atcud",
+    ] {
+        let expected = truth
+            .expected_fields()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1;
+        assert_eq!(fields.get(name), Some(&expected), "{name} in {fields:?}");
+    }
+    assert!(
+        entities(&export, "table").next().is_some(),
+        "the table is found in the scan"
+    );
+}
+
+#[tokio::test]
+async fn scanned_pdfs_and_multi_page_tiffs_are_ocred_page_by_page() {
+    let server = start().await;
+    let truth = truth(Language::Portuguese);
+    let pdf = corpus::invoice_pdf(&truth);
+    let jpeg = corpus::scan_jpeg(&pdf, 200.0, 0.7, 3).unwrap();
+    let scanned_pdf = corpus::image_pdf(&[jpeg.clone(), jpeg]);
+    let export = process(&server, 1, "scanned.pdf", scanned_pdf).await;
+    assert_eq!(export["totalPages"], 2);
+    for chunk in export["chunks"].as_array().unwrap() {
+        let page_words = chunk["entities"][0]["keyValues"].as_array().unwrap();
+        assert!(page_words.len() > 50, "every page is OCRed");
+        // Boxes are in PDF points, like the text layer of born-digital pages.
+        assert!(page_words
+            .iter()
+            .all(|w| w["boundingBox"]["right"].as_f64().unwrap() <= 596.0));
+    }
+    let layout_workspace_has_no_invoice_fields = entities(&export, "invoiceField").next().is_none();
+    assert!(layout_workspace_has_no_invoice_fields);
+
+    let page = image::load_from_memory(&corpus::scan_png(&pdf, 150.0, 0.0, 5).unwrap())
+        .unwrap()
+        .to_luma8();
+    let tiff = corpus::multipage_tiff(&[page.clone(), page]).unwrap();
+    let export = process(&server, 1, "pages.tiff", tiff).await;
+    assert_eq!(export["chunks"].as_array().unwrap().len(), 2);
+    assert!(
+        words(&export).iter().any(|w| w == "ATCUD:"),
+        "{:?}",
+        words(&export)
+    );
+}
+
+#[tokio::test]
+async fn a_broken_fiscal_qr_code_is_reported_not_fatal() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesPortugal").await;
+    let mut truth = truth(Language::Portuguese);
+    truth.qr_payload = "A:123456788*B:999999990*C:PT*D:XX*F:20191332*Z:1*A:500000000".into();
+    let export = process(
+        &server,
+        workspace_id,
+        "broken-qr.pdf",
+        corpus::invoice_pdf(&truth),
+    )
+    .await;
+    let qr = fiscal_qr(&export);
+    assert_eq!(qr["qrCodeContent"], truth.qr_payload.as_str());
+    assert!(qr["invalidKeysCount"].as_i64().unwrap() >= 4, "{qr}");
+    assert_eq!(qr["duplicatedKeys"], serde_json::json!(["A"]));
+}
+
+#[tokio::test]
+async fn hostile_files_fail_with_reasons() {
+    let server = start_with(true, |mut s| {
+        s.pipeline.max_pages = 1000;
+        s
+    })
+    .await;
+    let cases = [
+        ("bomb.png", corpus::bomb_png(), "megapixels"),
+        ("long.pdf", corpus::many_page_pdf(2000), "2000 pages"),
+    ];
+    for (name, bytes, reason) in cases {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+        let id = server.create_multipart(form).await["taskId"]
+            .as_i64()
+            .unwrap();
+        server.wait_for(id, &[35]).await;
+        let last = server.history(id).await.last().unwrap().clone();
+        assert!(
+            last["reason"].as_str().unwrap().contains(reason),
+            "{name}: {last}"
+        );
+    }
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(corpus::many_page_pdf(300)).file_name("300.pdf"),
+    );
+    let id = server.create_multipart(form).await["taskId"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        server.wait_for(id, &[3]).await["totalPages"],
+        300,
+        "within the limit, long documents are processed"
+    );
+}
+
+#[tokio::test]
+async fn ocr_languages_come_from_the_workspace() {
+    let server = start().await;
+    let org = server.credentials.organization.id;
+    let klingon = server
+        .docket
+        .store()
+        .create_workspace(org, "tlh", None, "Layout", "tlh")
+        .await
+        .unwrap();
+    let scan = corpus::scan_png(&corpus::many_page_pdf(1), 100.0, 0.0, 1).unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("workspaceId", klingon.id.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(scan).file_name("p.png"),
+        );
+    let id = server.create_multipart(form).await["taskId"]
+        .as_i64()
+        .unwrap();
+    server.wait_for(id, &[42]).await;
+    let reason = server.history(id).await.last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("tlh"), "{reason}");
+}
