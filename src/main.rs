@@ -163,10 +163,19 @@ enum WorkspaceCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Tesseract's own OpenMP threads made a page 5× slower here; docket runs one page per core
-    // instead. Set before any thread exists.
+    // Tesseract's own OpenMP threads made a page 3-5× slower here; docket runs one page per
+    // core instead. libgomp reads its limit when Tesseract's library loads, before main, so
+    // setting it now is too late: start again with it in the environment.
+    #[cfg(unix)]
     if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-        std::env::set_var("OMP_THREAD_LIMIT", "1");
+        use std::os::unix::process::CommandExt;
+        let error = std::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args_os().skip(1))
+            .env("OMP_THREAD_LIMIT", "1")
+            .exec();
+        return Err(
+            anyhow::Error::new(error).context("cannot restart docket with OMP_THREAD_LIMIT=1")
+        );
     }
     tokio::runtime::Runtime::new()?.block_on(run())
 }

@@ -62,6 +62,39 @@ pub struct Document<'a> {
     inner: PdfDocument<'a>,
 }
 
+/// No rendered side exceeds this many pixels (hostile page sizes).
+const MAX_RENDER_SIDE: u32 = 10_000;
+
+/// Gray rendering. PDFium's own Gray bitmap format trips an internal CHECK (an abort) when
+/// filling paths, so pages are rendered as 4-byte pixels in grayscale mode and one channel kept.
+fn render_config(width: i32, height: i32) -> PdfRenderConfig {
+    PdfRenderConfig::new()
+        .set_target_width(width)
+        .set_maximum_height(height)
+        .set_format(PdfBitmapFormat::BGRx)
+        .use_grayscale_rendering(true)
+}
+
+/// One channel of a grayscale-mode bitmap (B = G = R), without PDFium's row padding.
+fn gray_image(bitmap: &PdfBitmap) -> Option<image::GrayImage> {
+    let (w, h) = (bitmap.width() as usize, bitmap.height() as usize);
+    let raw = bitmap.as_raw_bytes();
+    let stride = raw.len().checked_div(h).unwrap_or(0);
+    let mut pixels = Vec::with_capacity(w * h);
+    for row in raw.chunks(stride.max(1)).take(h) {
+        pixels.extend(row.chunks_exact(4).take(w).map(|px| px[1]));
+    }
+    image::GrayImage::from_raw(w as u32, h as u32, pixels)
+}
+
+/// Part of a page rendered to gray: its top-left corner in page points, and the scale.
+pub struct RenderedRegion {
+    pub image: image::GrayImage,
+    pub pixels_per_point: f64,
+    pub left: f64,
+    pub top: f64,
+}
+
 /// A page rendered to 8-bit gray, and how many pixels make one PDF point.
 pub struct RenderedPage {
     pub image: image::GrayImage,
@@ -112,28 +145,106 @@ impl<'a> Document<'a> {
         })
     }
 
-    /// Whether the page draws anything a text layer would miss: images, or enough vector path
-    /// segments to be a drawn QR code (a few thousand small squares; table rulings are tens).
-    /// Pages without are not rendered.
-    pub fn page_has_graphics(&self, index: u32) -> Result<bool, PdfError> {
-        const SEGMENTS_WORTH_RENDERING: usize = 400;
+    /// The page's top-left corner in PDF user space (y up): character and object positions are
+    /// relative to it, and the visible page box need not start at (0, 0).
+    fn origin(page: &PdfPage) -> (f64, f64) {
+        let height = f64::from(page.height().value);
+        page.boundaries().bounding().map_or((0.0, height), |b| {
+            (
+                f64::from(b.bounds.left().value),
+                f64::from(b.bounds.top().value),
+            )
+        })
+    }
+
+    /// Where the page draws what a text layer would miss, in page points (top-left origin):
+    /// images, and paths with enough segments to be a drawn QR code (thousands of small
+    /// squares, where table rulings are tens). Only these regions of text-layer pages are
+    /// rendered.
+    pub fn graphics_regions(&self, index: u32) -> Result<Vec<Rect>, PdfError> {
+        const SEGMENTS_OF_A_DRAWN_CODE: usize = 400;
         let page = self.page(index)?;
-        let mut segments = 0;
+        let (left, top) = Self::origin(&page);
+        let mut regions = Vec::new();
+        let mut all_segments = 0;
         for object in page.objects().iter() {
-            match object.object_type() {
-                PdfPageObjectType::Image | PdfPageObjectType::XObjectForm => return Ok(true),
+            let graphic = match object.object_type() {
+                PdfPageObjectType::Image | PdfPageObjectType::XObjectForm => true,
                 PdfPageObjectType::Path => {
-                    segments += object
+                    let segments = object
                         .as_path_object()
-                        .map_or(0, |path| path.segments().len() as usize);
+                        .map_or(0, |p| p.segments().len() as usize);
+                    all_segments += segments;
+                    segments >= SEGMENTS_OF_A_DRAWN_CODE
                 }
-                _ => {}
-            }
-            if segments >= SEGMENTS_WORTH_RENDERING {
-                return Ok(true);
+                _ => false,
+            };
+            if let (true, Ok(bounds)) = (graphic, object.bounds()) {
+                let r = bounds.to_rect();
+                regions.push(Rect {
+                    left: f64::from(r.left().value) - left,
+                    top: top - f64::from(r.top().value),
+                    right: f64::from(r.right().value) - left,
+                    bottom: top - f64::from(r.bottom().value),
+                });
             }
         }
-        Ok(false)
+        // A code drawn module by module as separate paths has no single big path to point at.
+        if regions.is_empty() && all_segments >= SEGMENTS_OF_A_DRAWN_CODE {
+            let (width, height) = (
+                f64::from(page.width().value),
+                f64::from(page.height().value),
+            );
+            regions.push(Rect {
+                left: 0.0,
+                top: 0.0,
+                right: width,
+                bottom: height,
+            });
+        }
+        Ok(regions)
+    }
+
+    /// Renders the part of the page inside `region` (page points, top-left origin, widened by
+    /// `margin` points) at `dpi`, into a bitmap of just that size.
+    pub fn render_region(
+        &self,
+        index: u32,
+        dpi: f64,
+        region: Rect,
+        margin: f64,
+    ) -> Result<RenderedRegion, PdfError> {
+        let page = self.page(index)?;
+        let (width_pt, height_pt) = (
+            f64::from(page.width().value),
+            f64::from(page.height().value),
+        );
+        let scale = (dpi / 72.0).min(f64::from(MAX_RENDER_SIDE) / width_pt.max(height_pt).max(1.0));
+        let left = (region.left - margin).clamp(0.0, width_pt);
+        let top = (region.top - margin).clamp(0.0, height_pt);
+        let right = (region.right + margin).clamp(left, width_pt);
+        let bottom = (region.bottom + margin).clamp(top, height_pt);
+        let (x, y) = ((left * scale).floor() as i32, (top * scale).floor() as i32);
+        let w = (((right - left) * scale).ceil() as i32).max(1);
+        let h = (((bottom - top) * scale).ceil() as i32).max(1);
+        let failed =
+            |e: PdfiumError| PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e)));
+        let config = render_config(
+            (width_pt * scale).round() as i32,
+            (height_pt * scale).round() as i32,
+        )
+        .set_origin(-x, -y);
+        let mut bitmap = PdfBitmap::empty(w, h, PdfBitmapFormat::BGRx).map_err(failed)?;
+        page.render_into_bitmap_with_config(&mut bitmap, &config)
+            .map_err(failed)?;
+        let image = gray_image(&bitmap)
+            .ok_or_else(|| PdfError::Unreadable(format!("page {}: bad bitmap", index + 1)))?;
+        Ok(RenderedRegion {
+            image,
+            pixels_per_point: scale,
+            left: f64::from(x) / scale,
+            top: f64::from(y) / scale,
+        })
     }
 
     /// Renders the page at `dpi`, scaled down when its longer side would exceed `max_side`
@@ -148,26 +259,11 @@ impl<'a> Document<'a> {
         let pixels_per_point = (dpi / 72.0).min(f64::from(max_side) / longest);
         let width = (width_pt * pixels_per_point).round().max(1.0) as i32;
         let height = (height_pt * pixels_per_point).round().max(1.0) as i32;
-        // Rendering into PDFium's Gray bitmap format trips an internal CHECK (abort) when filling
-        // paths; render 4-byte pixels in grayscale mode and keep one channel instead.
-        let config = PdfRenderConfig::new()
-            .set_target_width(width)
-            .set_maximum_height(height)
-            .set_format(PdfBitmapFormat::BGRx)
-            .use_grayscale_rendering(true)
-            .render_form_data(true);
         let failed =
             |e: PdfiumError| PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e)));
+        let config = render_config(width, height).render_form_data(true);
         let bitmap = page.render_with_config(&config).map_err(failed)?;
-        let (w, h) = (bitmap.width() as usize, bitmap.height() as usize);
-        let raw = bitmap.as_raw_bytes();
-        // Rows may be padded; each pixel is B, G, R, x with B = G = R in grayscale mode.
-        let stride = raw.len().checked_div(h).unwrap_or(0);
-        let mut pixels = Vec::with_capacity(w * h);
-        for row in raw.chunks(stride.max(1)).take(h) {
-            pixels.extend(row.chunks_exact(4).take(w).map(|px| px[1]));
-        }
-        let image = image::GrayImage::from_raw(w as u32, h as u32, pixels)
+        let image = gray_image(&bitmap)
             .ok_or_else(|| PdfError::Unreadable(format!("page {}: bad bitmap", index + 1)))?;
         Ok(RenderedPage {
             image,

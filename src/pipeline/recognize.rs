@@ -20,6 +20,8 @@ const OCR_DPI: f64 = 300.0;
 const QR_DPI: f64 = 200.0;
 /// No rendered page side exceeds this (hostile page sizes).
 const MAX_RENDER_SIDE: u32 = 10_000;
+/// Margin around a graphic rendered for QR codes: about 3 mm.
+const QR_MARGIN_POINTS: f64 = 9.0;
 /// The resolution assumed for images that do not state one.
 const DEFAULT_IMAGE_DPI: u32 = 300;
 
@@ -93,13 +95,21 @@ fn pdf_page(
     let page_number = index + 1;
     let text = document.page_text(index).map_err(unreadable)?;
     if has_usable_text(&text) {
-        if !document.page_has_graphics(index).map_err(unreadable)? {
-            return Ok((text, Vec::new()));
+        let mut codes = Vec::new();
+        for region in document.graphics_regions(index).map_err(unreadable)? {
+            // The margin keeps a drawn code's quiet zone inside the render.
+            let render = document
+                .render_region(index, QR_DPI, region, QR_MARGIN_POINTS)
+                .map_err(unreadable)?;
+            let place = Placement {
+                page_number,
+                units_per_pixel: 1.0 / render.pixels_per_point,
+                left: render.left,
+                top: render.top,
+            };
+            codes.extend(find_qr_codes(&render.image, &place));
         }
-        let render = document
-            .render(index, QR_DPI, MAX_RENDER_SIDE)
-            .map_err(unreadable)?;
-        let codes = find_qr_codes(&render.image, page_number, 1.0 / render.pixels_per_point);
+        codes.dedup_by(|a, b| a.content == b.content);
         return Ok((text, codes));
     }
     let render = document
@@ -113,10 +123,8 @@ fn pdf_page(
         lines: scale_lines(lines, points_per_pixel),
         ..text
     };
-    Ok((
-        page,
-        find_qr_codes(&render.image, page_number, points_per_pixel),
-    ))
+    let place = Placement::whole_page(page_number, points_per_pixel);
+    Ok((page, find_qr_codes(&render.image, &place)))
 }
 
 /// A text layer worth trusting: some words, mostly made of real characters (scanned PDFs carry
@@ -150,7 +158,10 @@ fn image_page(
         unit: PageUnit::Pixel,
         lines,
     };
-    Ok((page, find_qr_codes(image, page_number, 1.0)))
+    Ok((
+        page,
+        find_qr_codes(image, &Placement::whole_page(page_number, 1.0)),
+    ))
 }
 
 fn scale_rect(r: Rect, factor: f64) -> Rect {
@@ -178,13 +189,43 @@ fn scale_lines(lines: Vec<Line>, factor: f64) -> Vec<Line> {
         .collect()
 }
 
-/// QR codes on a page image, with fiscal (AT) codes parsed. `units_per_pixel` converts pixel
-/// positions to the page's units.
-fn find_qr_codes(image: &GrayImage, page_number: u32, units_per_pixel: f64) -> Vec<QrCode> {
+/// Where an image lies on its page: page units per pixel, and the image's top-left corner in
+/// page units (a rendered region need not start at the page's corner).
+struct Placement {
+    page_number: u32,
+    units_per_pixel: f64,
+    left: f64,
+    top: f64,
+}
+
+impl Placement {
+    fn whole_page(page_number: u32, units_per_pixel: f64) -> Self {
+        Placement {
+            page_number,
+            units_per_pixel,
+            left: 0.0,
+            top: 0.0,
+        }
+    }
+
+    fn on_page(&self, pixels: Rect) -> Rect {
+        let r = scale_rect(pixels, self.units_per_pixel);
+        Rect {
+            left: r.left + self.left,
+            top: r.top + self.top,
+            right: r.right + self.left,
+            bottom: r.bottom + self.top,
+        }
+    }
+}
+
+/// QR codes on a page image, with fiscal (AT) codes parsed, placed on the page.
+fn find_qr_codes(image: &GrayImage, place: &Placement) -> Vec<QrCode> {
+    let page_number = place.page_number;
     barcodes::scan(image)
         .into_iter()
         .filter_map(|code| {
-            let bbox = scale_rect(code_box(&code.points)?, units_per_pixel);
+            let bbox = place.on_page(code_box(&code.points)?);
             let parsed = atqr::is_fiscal(&code.text).then(|| atqr::parse(&code.text, page_number));
             let (mut fields, invalid_keys_count, duplicated_keys) = parsed.map_or_else(
                 || (Vec::new(), 0, Vec::new()),
