@@ -198,9 +198,26 @@ async fn a_scanned_invoice_is_read_by_ocr() {
             .1;
         assert_eq!(fields.get(name), Some(&expected), "{name} in {fields:?}");
     }
+    let table = &entities(&export, "table")
+        .next()
+        .expect("the table is found in the scan")["table"];
+    let line_totals: Vec<&str> = table["tableRows"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|row| row.as_array()?.last()?["contentNormalized"].as_str())
+        .collect();
+    // OCR of a noisy scan may misread a digit; the table must hold and most cells read right
+    // (born-digital tables are checked cell by cell).
+    let right = truth
+        .lines
+        .iter()
+        .filter(|line| line_totals.contains(&line.total.as_str()))
+        .count();
     assert!(
-        entities(&export, "table").next().is_some(),
-        "the table is found in the scan"
+        right + 1 >= truth.lines.len(),
+        "{right} of {} line totals in {line_totals:?}",
+        truth.lines.len()
     );
 }
 
