@@ -1,4 +1,9 @@
-//! PDF facts through PDFium: page count and the text layer as words and lines with boxes.
+//! PDF facts through PDFium: page count, the text layer as words and lines with boxes, and
+//! gray renders of pages or regions for OCR and QR codes.
+//!
+//! Why PDFium (Chromium's engine, BSD): correct word boxes, rotated text included, and a 300 dpi
+//! page render in about 55 ms, text in about 3 ms. MuPDF is AGPL; Poppler is GPL and glued
+//! table cells together; the pure-Rust options either misplace rotated text or cannot extract.
 
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};

@@ -255,6 +255,26 @@ async fn scanned_pdfs_and_multi_page_tiffs_are_ocred_page_by_page() {
 }
 
 #[tokio::test]
+async fn an_upside_down_scan_is_turned_and_read() {
+    let server = start().await;
+    let truth = truth(Language::English);
+    let scan = corpus::scan_png(&corpus::invoice_pdf(&truth), 200.0, 0.5, 9).unwrap();
+    let turned = image::imageops::rotate180(&image::load_from_memory(&scan).unwrap().to_luma8());
+    let mut png = Vec::new();
+    turned
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let export = process(&server, 1, "upside-down.png", png).await;
+    let words = words(&export);
+    assert!(words.iter().any(|w| w == "INVOICE"), "{words:?}");
+    assert!(words.contains(&truth.supplier_tax_id), "{words:?}");
+    assert_eq!(
+        fiscal_qr(&export)["qrCodeContent"],
+        truth.qr_payload.as_str()
+    );
+}
+
+#[tokio::test]
 async fn a_broken_fiscal_qr_code_is_reported_not_fatal() {
     let server = start().await;
     let workspace_id = workspace(&server, "InvoicesPortugal").await;
