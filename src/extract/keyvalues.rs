@@ -772,6 +772,14 @@ pub(crate) mod tests {
             .collect()
     }
 
+    fn assert_summary(fields: &[Field], want: &[(&str, &str)]) {
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(summary(fields), want);
+    }
+
     #[test]
     fn portuguese_header() {
         let fields = extract(&[page(&[
@@ -784,22 +792,20 @@ pub(crate) mod tests {
             "Total a pagar   1.518,51 €",
             "Vencimento 15/04/2024",
         ])]);
-        let want = [
-            ("TaxId", "501964843"),
-            ("InvoiceNumber", "FT 2024/17"),
-            ("InvoiceDate", "2024-03-16"),
-            ("Atcud", "JFJ7KXYZ-17"),
-            ("Iban", "PT50000201231234567890154"),
-            ("NetTotal", "1234.56"),
-            ("Iva23", "283,95"),
-            ("Total", "1518.51"),
-            ("DueDate", "2024-04-15"),
-        ];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[
+                ("TaxId", "501964843"),
+                ("InvoiceNumber", "FT 2024/17"),
+                ("InvoiceDate", "2024-03-16"),
+                ("Atcud", "JFJ7KXYZ-17"),
+                ("Iban", "PT50000201231234567890154"),
+                ("NetTotal", "1234.56"),
+                ("Iva23", "283,95"),
+                ("Total", "1518.51"),
+                ("DueDate", "2024-04-15"),
+            ],
+        );
         assert!(fields.iter().all(|f| f.issue.is_none()), "{fields:#?}");
         let nif = get(&fields, "TaxId");
         assert_eq!(
@@ -831,24 +837,22 @@ pub(crate) mod tests {
             "Currency: EUR",
             "Email: Billing@Example.com   Phone: +44 20 7946 0958",
         ])]);
-        let want = [
-            ("InvoiceNumber", "INV-2024-0042"),
-            ("InvoiceDate", "2024-03-16"),
-            ("DueDate", "2024-04-15"),
-            ("TaxId", "GB123456789"),
-            ("CustomerTaxId", "DE123456789"),
-            ("NetTotal", "1000.00"),
-            ("TaxTotal", "200.00"),
-            ("Total", "1200.00"),
-            ("Currency", "EUR"),
-            ("Email", "billing@example.com"),
-            ("Phone", "+442079460958"),
-        ];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[
+                ("InvoiceNumber", "INV-2024-0042"),
+                ("InvoiceDate", "2024-03-16"),
+                ("DueDate", "2024-04-15"),
+                ("TaxId", "GB123456789"),
+                ("CustomerTaxId", "DE123456789"),
+                ("NetTotal", "1000.00"),
+                ("TaxTotal", "200.00"),
+                ("Total", "1200.00"),
+                ("Currency", "EUR"),
+                ("Email", "billing@example.com"),
+                ("Phone", "+442079460958"),
+            ],
+        );
         assert_eq!(get(&fields, "Total").category, "Total (EUR)");
     }
 
@@ -858,17 +862,15 @@ pub(crate) mod tests {
             "Data          Vencimento    NIF do Cliente   Fatura n.º",
             "01-02-2024    03-03-2024    123456789        FT A/9",
         ])]);
-        let want = [
-            ("InvoiceDate", "2024-02-01"),
-            ("DueDate", "2024-03-03"),
-            ("CustomerTaxId", "123456789"),
-            ("InvoiceNumber", "FT A/9"),
-        ];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[
+                ("InvoiceDate", "2024-02-01"),
+                ("DueDate", "2024-03-03"),
+                ("CustomerTaxId", "123456789"),
+                ("InvoiceNumber", "FT A/9"),
+            ],
+        );
         assert!(fields.iter().all(|f| f.confidence == 0.8), "{fields:#?}");
         assert_eq!(get(&fields, "CustomerTaxId").category, "NIF do Cliente");
     }
@@ -888,12 +890,10 @@ pub(crate) mod tests {
             assert_eq!(summary(&fields), want, "{row}");
         }
         let fields = extract(&[page(&["Morada: Rua do Ouro 12 Cidade: Lisboa"])]);
-        let want = [("Morada", "Rua do Ouro 12"), ("Cidade", "Lisboa")];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[("Morada", "Rua do Ouro 12"), ("Cidade", "Lisboa")],
+        );
     }
 
     #[test]
@@ -904,16 +904,14 @@ pub(crate) mod tests {
             line_at(40.0, 80.0, "TOTAL  12,3", 0.7),
         ];
         let fields = extract(&[page_of(1, lines)]);
-        let want = [
-            ("TaxId", "501964843"),
-            ("InvoiceDate", "2022-03-16"),
-            ("Total", "12.30"),
-        ];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[
+                ("TaxId", "501964843"),
+                ("InvoiceDate", "2022-03-16"),
+                ("Total", "12.30"),
+            ],
+        );
         let nif = get(&fields, "TaxId");
         assert_eq!(
             (nif.category.as_str(), nif.content.as_str()),
@@ -957,12 +955,7 @@ pub(crate) mod tests {
             "NIF: 123456789",
             "N.I.F. 123456789",
         ])]);
-        let want = [("Hora", "10:30"), ("TaxId", "123456789")];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(&fields, &[("Hora", "10:30"), ("TaxId", "123456789")]);
     }
 
     #[test]
@@ -971,16 +964,14 @@ pub(crate) mod tests {
             "Subtotal      IVA       Total",
             "100,00        23,00     123,00",
         ])]);
-        let want = [
-            ("NetTotal", "100.00"),
-            ("TaxTotal", "23.00"),
-            ("Total", "123.00"),
-        ];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[
+                ("NetTotal", "100.00"),
+                ("TaxTotal", "23.00"),
+                ("Total", "123.00"),
+            ],
+        );
     }
 
     #[test]
@@ -991,15 +982,13 @@ pub(crate) mod tests {
         ]);
         let second = page_of(2, page(&["NIF: 501964843", "Página 2"]).lines);
         let fields = extract(&[first, second]);
-        let want = [
-            ("Iban", "PT50000201231234567890154"),
-            ("TaxId", "501964843"),
-        ];
-        let want: Vec<_> = want
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(summary(&fields), want);
+        assert_summary(
+            &fields,
+            &[
+                ("Iban", "PT50000201231234567890154"),
+                ("TaxId", "501964843"),
+            ],
+        );
         assert_eq!(get(&fields, "Iban").category, "IBAN");
     }
 

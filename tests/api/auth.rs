@@ -279,13 +279,9 @@ async fn one_organisation_never_sees_another() {
         .await
         .unwrap();
     let mine: Value = server
-        .get("/api/v1.0/external/sdworkspace/CurrentWorkspaces")
-        .send()
+        .get_json("/api/v1.0/external/sdworkspace/CurrentWorkspaces")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_ne!(workspaces[0]["workspaceId"], mine[0]["workspaceId"]);
     // Another tenant's workspace or batch cannot be used to create tasks.
     for body in [

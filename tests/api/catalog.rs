@@ -33,13 +33,9 @@ async fn workspaces_list_the_organisations_own() {
         .await
         .unwrap();
     let workspaces: Value = server
-        .get("/api/v1.0/external/sdworkspace/CurrentWorkspaces")
-        .send()
+        .get_json("/api/v1.0/external/sdworkspace/CurrentWorkspaces")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(
         workspaces,
         json!([
@@ -84,23 +80,15 @@ async fn batches_are_created_read_and_counted() {
         .create_url_task("https://example.com/not-in-batch.pdf")
         .await;
     let read: Value = server
-        .get(&format!("/api/v1.0/external/sdbatch?batchId={id}"))
-        .send()
+        .get_json(&format!("/api/v1.0/external/sdbatch?batchId={id}"))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(read["totalTasks"], 2);
     assert_eq!(read["batchId"], id);
     let read_lower: Value = server
-        .get(&format!("/api/v1.0/external/sdbatch?batchid={id}"))
-        .send()
+        .get_json(&format!("/api/v1.0/external/sdbatch?batchid={id}"))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(read_lower, read);
 
     for (path, expected) in [

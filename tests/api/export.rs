@@ -228,13 +228,9 @@ async fn export_carries_words_lines_and_boxes_in_the_seed_shape() {
 
     // By externalId in the query too.
     let by_query: Value = server
-        .get("/api/v1.0/external/sdtask/GetExportData?externalId=inv-17")
-        .send()
+        .get_json("/api/v1.0/external/sdtask/GetExportData?externalId=inv-17")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .1;
     assert_eq!(by_query, export);
 }
 

@@ -123,14 +123,7 @@ async fn filters_combine_and_repeat() {
     );
 
     // The items are exactly the status response.
-    let items: Vec<Value> = server
-        .get(&format!("{LIST}?{SINCE}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let items = server.get_json(&format!("{LIST}?{SINCE}")).await.1;
     assert_eq!(items[0], server.status(a).await);
 }
 
