@@ -22,6 +22,8 @@ const QR_DPI: f64 = 200.0;
 const MAX_RENDER_SIDE: u32 = 10_000;
 /// Margin around a graphic rendered for QR codes: about 3 mm.
 const QR_MARGIN_POINTS: f64 = 9.0;
+/// Graphics on a text page rendered one by one; more are rendered as one region.
+const MAX_SEPARATE_REGIONS: usize = 8;
 /// The resolution assumed for images that do not state one.
 const DEFAULT_IMAGE_DPI: u32 = 300;
 
@@ -96,7 +98,16 @@ fn pdf_page(
     let text = document.page_text(index).map_err(unreadable)?;
     if has_usable_text(&text) {
         let mut codes = Vec::new();
-        for region in document.graphics_regions(index).map_err(unreadable)? {
+        let mut regions = document.graphics_regions(index).map_err(unreadable)?;
+        // Many small graphics (icons, a logo strip) are cheaper rendered once together.
+        if regions.len() > MAX_SEPARATE_REGIONS {
+            let union = regions
+                .iter()
+                .skip(1)
+                .fold(regions[0], |all, r| all.union(r));
+            regions = vec![union];
+        }
+        for region in regions {
             // The margin keeps a drawn code's quiet zone inside the render.
             let render = document
                 .render_region(index, QR_DPI, region, QR_MARGIN_POINTS)
