@@ -49,6 +49,18 @@ pub enum PdfError {
     Unreadable(String),
 }
 
+/// One PDF made of the pages of several, in order (used to build mixed test documents).
+pub fn concatenate(documents: &[&[u8]]) -> Result<Vec<u8>, PdfError> {
+    let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
+    let failed = |e: PdfiumError| PdfError::Unreadable(describe(&e));
+    let mut merged = pdfium.create_new_pdf().map_err(failed)?;
+    for bytes in documents {
+        let source = open(pdfium, bytes)?;
+        merged.pages_mut().append(&source).map_err(failed)?;
+    }
+    merged.save_to_bytes().map_err(failed)
+}
+
 /// Number of pages; Unreadable for truncated/garbage bytes, Encrypted for password-protected files.
 pub fn page_count(bytes: &[u8]) -> Result<u32, PdfError> {
     Ok(Document::open(bytes)?.page_count())

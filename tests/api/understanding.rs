@@ -255,6 +255,40 @@ async fn scanned_pdfs_and_multi_page_tiffs_are_ocred_page_by_page() {
 }
 
 #[tokio::test]
+async fn mixed_pdfs_are_read_page_by_page() {
+    let server = start().await;
+    let truth = truth(Language::Portuguese);
+    let born_digital = corpus::invoice_pdf(&truth);
+    let scanned = corpus::image_pdf(&[corpus::scan_jpeg(&born_digital, 200.0, 0.5, 2).unwrap()]);
+    let mixed = docket::pipeline::pdf::concatenate(&[&born_digital, &scanned]).unwrap();
+    let export = process(&server, 1, "mixed.pdf", mixed).await;
+    let chunks = export["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 2);
+    let confidences = |chunk: &Value| -> Vec<f64> {
+        chunk["entities"][0]["keyValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["confidence"].as_f64().unwrap())
+            .collect()
+    };
+    // The text layer of page 1 is exact; page 2 has none and is OCRed.
+    assert!(confidences(&chunks[0]).iter().all(|c| *c == 1.0));
+    let ocr = confidences(&chunks[1]);
+    assert!(ocr.len() > 50 && ocr.iter().any(|c| *c < 1.0), "{ocr:?}");
+    let page_two: Vec<&str> = chunks[1]["entities"][0]["keyValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        page_two.contains(&truth.customer_tax_id.as_str()),
+        "{page_two:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_upside_down_scan_is_turned_and_read() {
     let server = start().await;
     let truth = truth(Language::English);
