@@ -513,14 +513,16 @@ fn qr_entity(qr: &understanding::QrCode, index: &PageIndex) -> Entity {
         invalid_keys_count: i64::from(qr.invalid_keys_count),
         duplicated_keys: qr.duplicated_keys.clone(),
     };
-    let category = if qr.fields.is_empty() {
-        "qrCode"
-    } else {
-        "fiscalQrCode"
+    // QR codes are `qrCode` entities (`fiscalQrCode` when AT fields were parsed); other codes
+    // are `barcode` entities named by their format, their payload in the same `qrCode` object.
+    let (entity_type, category) = match (qr.format.as_str(), qr.fields.is_empty()) {
+        ("QR_CODE", true) => ("qrCode", "qrCode".to_owned()),
+        ("QR_CODE", false) => ("qrCode", "fiscalQrCode".to_owned()),
+        (format, _) => ("barcode", pascal_case(&format.to_lowercase())),
     };
     Entity {
         qr_code: Some(exported),
-        ..entity("qrCode", category, "QR codes", page, qr.confidence)
+        ..entity(entity_type, &category, "Codes", page, qr.confidence)
     }
 }
 

@@ -51,9 +51,13 @@ pub struct Table {
     pub confidence: f64,
 }
 
+/// A decoded QR code or barcode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QrCode {
     pub page_number: u32,
+    /// `QR_CODE`, `DATA_MATRIX`, `PDF_417`, `CODE_128`, `CODE_39` or `EAN_13`.
+    #[serde(default = "qr_code_format")]
+    pub format: String,
     pub bbox: Rect,
     /// The decoded payload, byte for byte.
     pub content: String,
@@ -62,6 +66,10 @@ pub struct QrCode {
     pub invalid_keys_count: u32,
     pub duplicated_keys: Vec<String>,
     pub confidence: f64,
+}
+
+fn qr_code_format() -> String {
+    "QR_CODE".into()
 }
 
 /// Everything understood about a document.

@@ -472,6 +472,7 @@ mod tests {
         };
         QrCode {
             page_number: 1,
+            format: "QR_CODE".into(),
             bbox,
             content: String::new(),
             fields,

@@ -1,15 +1,18 @@
-//! QR codes (and the 2-D codes invoices carry) on a gray page image, through rxing (a pure-Rust
-//! ZXing). Formats are restricted: scanning for every 1-D format costs about a second a page and
-//! misreads text as UPC codes.
+//! QR codes, the other 2-D codes invoices carry, and the common 1-D barcodes (Code 128, Code 39,
+//! EAN-13) on a gray page image, through rxing (a pure-Rust ZXing). Formats are restricted:
+//! scanning for every 1-D format costs about a second a page and misreads text as UPC codes.
 
 use std::collections::HashSet;
 
 use image::GrayImage;
 use rxing::{BarcodeFormat, DecodeHints};
 
-/// A decoded code: its payload and its corners in image pixels.
+/// A decoded code: its format, payload and corners (or, for 1-D codes, scan-line ends) in image
+/// pixels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
+    /// rxing's name for the format, e.g. `QR_CODE`, `CODE_128`.
+    pub format: String,
     pub text: String,
     pub points: Vec<(f64, f64)>,
 }
@@ -47,6 +50,9 @@ fn scan_as_is(image: &GrayImage) -> Vec<Decoded> {
         BarcodeFormat::QR_CODE,
         BarcodeFormat::DATA_MATRIX,
         BarcodeFormat::PDF_417,
+        BarcodeFormat::CODE_128,
+        BarcodeFormat::CODE_39,
+        BarcodeFormat::EAN_13,
     ]
     .into_iter()
     .collect();
@@ -65,6 +71,8 @@ fn scan_as_is(image: &GrayImage) -> Vec<Decoded> {
         .unwrap_or_default()
         .into_iter()
         .map(|result| Decoded {
+            // The variant name (`QR_CODE`, `CODE_128`), not rxing's lower-case display form.
+            format: format!("{:?}", result.getBarcodeFormat()),
             text: result.getText().to_owned(),
             points: result
                 .getPoints()

@@ -248,6 +248,7 @@ fn find_qr_codes(image: &GrayImage, place: &Placement) -> Vec<QrCode> {
             let confidence = if invalid_keys_count == 0 { 1.0 } else { 0.8 };
             Some(QrCode {
                 page_number,
+                format: code.format,
                 bbox,
                 content: code.text,
                 fields,

@@ -106,6 +106,10 @@ async fn a_born_digital_portuguese_invoice_is_understood() {
     .await;
 
     check_qr(&export, &truth);
+    assert!(
+        entities(&export, "barcode").next().is_none(),
+        "no text misread as a barcode"
+    );
     let fields = invoice_fields(&export);
     for (name, value) in truth.expected_fields() {
         if name == "Iban" {
@@ -286,6 +290,35 @@ async fn mixed_pdfs_are_read_page_by_page() {
         page_two.contains(&truth.customer_tax_id.as_str()),
         "{page_two:?}"
     );
+}
+
+#[tokio::test]
+async fn one_dimensional_barcodes_are_decoded() {
+    use rxing::Writer;
+    let server = start().await;
+    let code = rxing::MultiFormatWriter
+        .encode("INV-2024-0017", &rxing::BarcodeFormat::CODE_128, 600, 120)
+        .unwrap();
+    // A white A5-ish page at 150 dpi with the barcode in its upper half.
+    let mut page = image::GrayImage::from_pixel(874, 1240, image::Luma([255]));
+    for y in 0..code.getHeight() {
+        for x in 0..code.getWidth() {
+            if code.get(x, y) {
+                page.put_pixel(x + 130, y + 200, image::Luma([0]));
+            }
+        }
+    }
+    let mut png = Vec::new();
+    page.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let export = process(&server, 1, "label.png", png).await;
+    let barcode = entities(&export, "barcode")
+        .next()
+        .expect("a barcode entity");
+    assert_eq!(barcode["category"], "Code128");
+    assert_eq!(barcode["qrCode"]["qrCodeContent"], "INV-2024-0017");
+    let left = barcode["qrCode"]["boundingBox"]["left"].as_f64().unwrap();
+    assert!((100.0..300.0).contains(&left), "{barcode}");
 }
 
 #[tokio::test]
