@@ -291,6 +291,19 @@ pub fn invoice_pdf(invoice: &InvoiceTruth) -> Vec<u8> {
     text_pdf(std::iter::once(canvas.content))
 }
 
+/// A page with one ruled table whose columns all hold text (a contact list, say): tables like
+/// this are found by their ruling lines, as word alignment needs a column of numbers.
+pub fn ruled_text_table_pdf(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut canvas = Canvas::new();
+    canvas.text(Font::Bold, 14.0, LEFT, 60.0, "Contactos");
+    let width = (RIGHT - LEFT) / header.len().max(1) as f32;
+    let edges: Vec<f32> = (0..=header.len())
+        .map(|i| LEFT + width * i as f32)
+        .collect();
+    canvas.table(&edges, 100.0, header, rows);
+    text_pdf(std::iter::once(canvas.content))
+}
+
 /// Supplier (top-left), title and header key-values (top-right), customer (left).
 fn parties(canvas: &mut Canvas, labels: &Labels, invoice: &InvoiceTruth) {
     canvas.text(Font::Bold, 14.0, LEFT, 60.0, &invoice.supplier_name);

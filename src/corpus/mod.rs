@@ -13,7 +13,7 @@ mod scan;
 
 pub use hostile::{bomb_png, many_page_pdf};
 pub use invoice::invoices;
-pub use layout::invoice_pdf;
+pub use layout::{invoice_pdf, ruled_text_table_pdf};
 pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

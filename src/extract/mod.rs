@@ -4,5 +4,6 @@ pub mod atqr;
 pub mod ids;
 pub mod invoice;
 pub mod keyvalues;
+pub mod lattice;
 pub mod normalize;
 pub mod tables;

@@ -222,6 +222,36 @@ impl<'a> Document<'a> {
         Ok(regions)
     }
 
+    /// Thin, long path objects (ruling lines of tables), in page points with a top-left
+    /// origin.
+    pub fn rulings(&self, index: u32) -> Result<Vec<Rect>, PdfError> {
+        const MAX_THICKNESS: f64 = 3.0;
+        const MIN_LENGTH: f64 = 12.0;
+        let page = self.page(index)?;
+        let (left, top) = Self::origin(&page);
+        let mut rulings = Vec::new();
+        for object in page.objects().iter() {
+            if object.object_type() != PdfPageObjectType::Path {
+                continue;
+            }
+            let Ok(bounds) = object.bounds() else {
+                continue;
+            };
+            let r = bounds.to_rect();
+            let rect = Rect {
+                left: f64::from(r.left().value) - left,
+                top: top - f64::from(r.top().value),
+                right: f64::from(r.right().value) - left,
+                bottom: top - f64::from(r.bottom().value),
+            };
+            let (w, h) = (rect.width(), rect.height());
+            if (h <= MAX_THICKNESS && w >= MIN_LENGTH) || (w <= MAX_THICKNESS && h >= MIN_LENGTH) {
+                rulings.push(rect);
+            }
+        }
+        Ok(rulings)
+    }
+
     /// Renders the part of the page inside `region` (page points, top-left origin, widened by
     /// `margin` points) at `dpi`, into a bitmap of just that size.
     pub fn render_region(

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::detect::{self, DocumentKind, Unreadable};
 use super::{barcodes, ocr, pdf};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
-use crate::domain::understanding::{QrCode, Understanding};
-use crate::extract::{atqr, invoice, keyvalues, tables};
+use crate::domain::understanding::{QrCode, Table, Understanding};
+use crate::extract::{atqr, invoice, keyvalues, lattice, tables};
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -45,9 +45,11 @@ pub struct Recognition {
 pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreadable> {
     let mut pages = Vec::new();
     let mut qr_codes = Vec::new();
-    let mut add = |(page, codes): (PageText, Vec<QrCode>)| {
-        pages.push(page);
-        qr_codes.extend(codes);
+    let mut rulings = Vec::new();
+    let mut add = |recognized: RecognizedPage| {
+        pages.push(recognized.text);
+        qr_codes.extend(recognized.codes);
+        rulings.push(recognized.rulings);
     };
     match detect::detect(bytes)? {
         DocumentKind::Pdf => {
@@ -64,17 +66,33 @@ pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreada
         }
         _ => add(image_page(&decode_image(bytes)?, 1, options)?),
     }
-    let understanding = understand(&pages, qr_codes, options);
+    let understanding = understand(&pages, &rulings, qr_codes, options);
     Ok(Recognition {
         understanding,
         pages,
     })
 }
 
+/// One page's text, the codes on it, and its ruling lines (known for text-layer PDF pages).
+struct RecognizedPage {
+    text: PageText,
+    codes: Vec<QrCode>,
+    rulings: Vec<Rect>,
+}
+
 /// Key-values, tables and invoice fields from the recognised pages.
-fn understand(pages: &[PageText], qr_codes: Vec<QrCode>, options: &Options) -> Understanding {
+fn understand(
+    pages: &[PageText],
+    rulings: &[Vec<Rect>],
+    qr_codes: Vec<QrCode>,
+    options: &Options,
+) -> Understanding {
     let key_values = keyvalues::extract(pages);
-    let tables: Vec<_> = pages.iter().flat_map(tables::detect).collect();
+    let tables: Vec<_> = pages
+        .iter()
+        .zip(rulings)
+        .flat_map(|(page, rulings)| page_tables(page, rulings))
+        .collect();
     let invoice = if options.invoice_fields {
         invoice::extract(pages, &key_values, &tables, &qr_codes)
     } else {
@@ -88,11 +106,26 @@ fn understand(pages: &[PageText], qr_codes: Vec<QrCode>, options: &Options) -> U
     }
 }
 
+/// Ruled tables where the page has grids of rulings, and tables found by word alignment
+/// elsewhere on the page.
+fn page_tables(page: &PageText, rulings: &[Rect]) -> Vec<Table> {
+    let ruled = lattice::detect(page, rulings);
+    let overlaps = |a: &Rect, b: &Rect| {
+        a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom
+    };
+    let aligned = tables::detect(page)
+        .into_iter()
+        .filter(|t| !ruled.iter().any(|r| overlaps(&r.bbox, &t.bbox)));
+    let mut all: Vec<Table> = ruled.iter().cloned().chain(aligned).collect();
+    all.sort_by(|a, b| a.bbox.top.total_cmp(&b.bbox.top));
+    all
+}
+
 fn pdf_page(
     document: &pdf::Document,
     index: u32,
     options: &Options,
-) -> Result<(PageText, Vec<QrCode>), Unreadable> {
+) -> Result<RecognizedPage, Unreadable> {
     let unreadable = |e: pdf::PdfError| Unreadable(e.to_string());
     let page_number = index + 1;
     let text = document.page_text(index).map_err(unreadable)?;
@@ -121,7 +154,12 @@ fn pdf_page(
             codes.extend(find_qr_codes(&render.image, &place));
         }
         codes.dedup_by(|a, b| a.content == b.content);
-        return Ok((text, codes));
+        let rulings = document.rulings(index).map_err(unreadable)?;
+        return Ok(RecognizedPage {
+            text,
+            codes,
+            rulings,
+        });
     }
     let render = document
         .render(index, OCR_DPI, MAX_RENDER_SIDE)
@@ -135,7 +173,12 @@ fn pdf_page(
         ..text
     };
     let place = Placement::whole_page(page_number, points_per_pixel);
-    Ok((page, find_qr_codes(&render.image, &place)))
+    let codes = find_qr_codes(&render.image, &place);
+    Ok(RecognizedPage {
+        text: page,
+        codes,
+        rulings: Vec::new(),
+    })
 }
 
 /// A text layer worth trusting: some words, mostly made of real characters (scanned PDFs carry
@@ -159,7 +202,7 @@ fn image_page(
     image: &GrayImage,
     page_number: u32,
     options: &Options,
-) -> Result<(PageText, Vec<QrCode>), Unreadable> {
+) -> Result<RecognizedPage, Unreadable> {
     let lines = ocr::recognize(image, DEFAULT_IMAGE_DPI, &options.languages)
         .map_err(|e| Unreadable(e.to_string()))?;
     let page = PageText {
@@ -169,10 +212,12 @@ fn image_page(
         unit: PageUnit::Pixel,
         lines,
     };
-    Ok((
-        page,
-        find_qr_codes(image, &Placement::whole_page(page_number, 1.0)),
-    ))
+    let codes = find_qr_codes(image, &Placement::whole_page(page_number, 1.0));
+    Ok(RecognizedPage {
+        text: page,
+        codes,
+        rulings: Vec::new(),
+    })
 }
 
 fn scale_rect(r: Rect, factor: f64) -> Rect {

@@ -293,6 +293,42 @@ async fn mixed_pdfs_are_read_page_by_page() {
 }
 
 #[tokio::test]
+async fn ruled_tables_are_found_by_their_lines() {
+    let server = start().await;
+    let rows: Vec<Vec<String>> = [
+        ["Ana Silva", "Lisboa", "Compras"],
+        ["Rui Costa", "Porto", "Vendas"],
+        ["Eva Lima", "Braga", "Apoio"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|c| c.to_string()).collect())
+    .collect();
+    let pdf = corpus::ruled_text_table_pdf(&["Nome", "Cidade", "Equipa"], &rows);
+    let export = process(&server, 1, "contactos.pdf", pdf).await;
+    let table = &entities(&export, "table").next().expect("the ruled table")["table"];
+    assert_eq!(
+        (table["rowCount"].as_i64(), table["columnCount"].as_i64()),
+        (Some(4), Some(3))
+    );
+    let headers: Vec<&str> = table["tableHeaders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(headers, ["Nome", "Cidade", "Equipa"]);
+    assert_eq!(
+        table["tableRowsTableContent"]["2"],
+        "Rui Costa | Porto | Vendas"
+    );
+    assert_eq!(
+        entities(&export, "table").count(),
+        1,
+        "found once, not again by alignment"
+    );
+}
+
+#[tokio::test]
 async fn one_dimensional_barcodes_are_decoded() {
     use rxing::Writer;
     let server = start().await;
