@@ -181,15 +181,17 @@ impl TestServer {
     }
 
     pub async fn status(&self, task_id: i64) -> Value {
-        let response = self
-            .get(&format!(
-                "/api/v1.0/external/sdtask/status?taskId={task_id}"
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
+        self.get_ok(&format!(
+            "/api/v1.0/external/sdtask/status?taskId={task_id}"
+        ))
+        .await
+    }
+
+    /// GETs a path that must answer 200; returns its JSON.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get_json(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
     }
 
     /// Polls the task until its status is one of `done`, failing after a generous deadline.
@@ -198,15 +200,10 @@ impl TestServer {
     }
 
     pub async fn export(&self, task_id: i64) -> Value {
-        let response = self
-            .get(&format!(
-                "/api/v1.0/external/sdtask/GetExportData/{task_id}"
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
+        self.get_ok(&format!(
+            "/api/v1.0/external/sdtask/GetExportData/{task_id}"
+        ))
+        .await
     }
 
     pub async fn history(&self, task_id: i64) -> Vec<Value> {
