@@ -113,11 +113,18 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Largest body of any request but a document upload.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
 /// The whole API with its OpenAPI document at `/openapi.json`.
 pub fn router(state: AppState) -> Router {
+    // Only task creation takes documents; every other body is a small form or JSON object.
+    // Multipart uploads carry form fields beside the file: leave room for them.
+    let upload_limit = DefaultBodyLimit::max(state.config.max_upload_bytes + 64 * 1024);
+    let (schemas, paths, process) = routes!(tasks::process);
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::token))
-        .routes(routes!(tasks::process))
+        .routes((schemas, paths, process.layer(upload_limit)))
         .routes(routes!(tasks::status))
         .routes(routes!(tasks::status_list))
         .routes(routes!(tasks::status_list_paginated))
@@ -133,14 +140,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::batches_paginated))
         .split_for_parts();
     let openapi = Arc::new(openapi);
-    // Multipart uploads carry the file plus form fields; leave room for the latter.
-    let body_limit = state.config.max_upload_bytes + 64 * 1024;
     router
         .route(
             "/openapi.json",
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

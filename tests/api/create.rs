@@ -226,3 +226,39 @@ async fn multipart_requests_need_a_file_and_respect_the_size_limit() {
         .unwrap();
     assert_eq!(response.status(), 413);
 }
+
+#[tokio::test]
+async fn only_task_creation_takes_large_bodies() {
+    let server = start_with(false, |s| s).await;
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(big.clone()).file_name("big.pdf"),
+    );
+    let task = server.create_multipart(form).await;
+    assert_eq!(task["taskStatus"], 30, "a 2 MiB upload is accepted");
+    let path = format!(
+        "/api/v1.0/external/sdtask/externalIntegrationStatus?taskId={}",
+        task["taskId"]
+    );
+    let patch = server
+        .call(Method::PATCH, &path)
+        .header("content-type", "application/json")
+        .body(big.clone());
+    assert_eq!(patch.send().await.unwrap().status(), 413);
+    let token = server
+        .http
+        .post(server.url("/connect/token"))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 413);
+    let batch = server
+        .call(Method::POST, "/api/v1.0/external/sdbatch")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.status(), 413);
+}
