@@ -9,8 +9,6 @@ use crate::extract::normalize;
 /// Lines thinner than this are rulings; a ruling is at least `MIN_LENGTH` long.
 const MAX_THICKNESS: f64 = 3.0;
 const MIN_LENGTH: f64 = 12.0;
-/// How far apart two rulings may be and still meet, and rulings count as one position.
-const TOLERANCE: f64 = 2.5;
 
 #[derive(Debug, Clone, Copy)]
 struct Ruling {
@@ -20,8 +18,10 @@ struct Ruling {
     to: f64,
 }
 
-/// Ruled tables on the page, top to bottom. `rulings` are thin line boxes in page units.
-pub fn detect(page: &PageText, rulings: &[Rect]) -> Vec<Table> {
+/// Ruled tables on the page, top to bottom. `rulings` are thin line boxes in page units;
+/// `tolerance` is how far apart (page units) two rulings may be and still meet or count as one
+/// position: small for drawn PDF lines, larger for lines straightened from a skewed scan.
+pub fn detect(page: &PageText, rulings: &[Rect], tolerance: f64) -> Vec<Table> {
     let (mut horizontal, mut vertical) = (Vec::new(), Vec::new());
     for r in rulings {
         let (w, h) = (r.width(), r.height());
@@ -43,23 +43,27 @@ pub fn detect(page: &PageText, rulings: &[Rect]) -> Vec<Table> {
         }
     }
     let words: Vec<&Word> = page.lines.iter().flat_map(|l| &l.words).collect();
-    let mut tables: Vec<Table> = grids(&horizontal, &vertical)
+    let mut tables: Vec<Table> = grids(&horizontal, &vertical, tolerance)
         .into_iter()
-        .filter_map(|(hs, vs)| table(page.page_number, &hs, &vs, &words))
+        .filter_map(|(hs, vs)| table(page.page_number, &hs, &vs, &words, tolerance))
         .collect();
     tables.sort_by(|a, b| a.bbox.top.total_cmp(&b.bbox.top));
     tables
 }
 
-fn meets(h: &Ruling, v: &Ruling) -> bool {
-    v.at >= h.from - TOLERANCE
-        && v.at <= h.to + TOLERANCE
-        && h.at >= v.from - TOLERANCE
-        && h.at <= v.to + TOLERANCE
+fn meets(h: &Ruling, v: &Ruling, tolerance: f64) -> bool {
+    v.at >= h.from - tolerance
+        && v.at <= h.to + tolerance
+        && h.at >= v.from - tolerance
+        && h.at <= v.to + tolerance
 }
 
 /// Groups rulings that cross or touch into grids (connected components).
-fn grids(horizontal: &[Ruling], vertical: &[Ruling]) -> Vec<(Vec<Ruling>, Vec<Ruling>)> {
+fn grids(
+    horizontal: &[Ruling],
+    vertical: &[Ruling],
+    tolerance: f64,
+) -> Vec<(Vec<Ruling>, Vec<Ruling>)> {
     let n = horizontal.len();
     let mut parent: Vec<usize> = (0..n + vertical.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -71,7 +75,7 @@ fn grids(horizontal: &[Ruling], vertical: &[Ruling]) -> Vec<(Vec<Ruling>, Vec<Ru
     }
     for (i, h) in horizontal.iter().enumerate() {
         for (j, v) in vertical.iter().enumerate() {
-            if meets(h, v) {
+            if meets(h, v, tolerance) {
                 let (a, b) = (root(&mut parent, i), root(&mut parent, n + j));
                 parent[a] = b;
             }
@@ -91,13 +95,13 @@ fn grids(horizontal: &[Ruling], vertical: &[Ruling]) -> Vec<(Vec<Ruling>, Vec<Ru
 }
 
 /// Distinct positions, rulings within the tolerance merged.
-fn positions(rulings: &[Ruling]) -> Vec<f64> {
+fn positions(rulings: &[Ruling], tolerance: f64) -> Vec<f64> {
     let mut at: Vec<f64> = rulings.iter().map(|r| r.at).collect();
     at.sort_by(f64::total_cmp);
     let mut merged: Vec<f64> = Vec::new();
     for value in at {
         match merged.last() {
-            Some(last) if value - last <= TOLERANCE => {}
+            Some(last) if value - last <= tolerance => {}
             _ => merged.push(value),
         }
     }
@@ -109,8 +113,12 @@ fn table(
     horizontal: &[Ruling],
     vertical: &[Ruling],
     words: &[&Word],
+    tolerance: f64,
 ) -> Option<Table> {
-    let (ys, xs) = (positions(horizontal), positions(vertical));
+    let (ys, xs) = (
+        positions(horizontal, tolerance),
+        positions(vertical, tolerance),
+    );
     if ys.len() < 3 || xs.len() < 3 {
         return None; // fewer than two rows or two columns
     }
@@ -270,7 +278,7 @@ mod tests {
             v(200.0, 100.0, 160.0),
             v(350.0, 100.0, 160.0),
         ];
-        let tables = detect(&page, &rulings);
+        let tables = detect(&page, &rulings, 2.5);
         assert_eq!(tables.len(), 1);
         let t = &tables[0];
         assert_eq!((t.row_count, t.column_count, t.has_header), (3, 2, true));
@@ -296,7 +304,7 @@ mod tests {
     fn lone_lines_and_boxes_are_not_tables() {
         let page = page(vec![word("Total", 55.0, 105.0)]);
         assert!(
-            detect(&page, &[h(100.0, 50.0, 350.0), h(120.0, 50.0, 350.0)]).is_empty(),
+            detect(&page, &[h(100.0, 50.0, 350.0), h(120.0, 50.0, 350.0)], 2.5).is_empty(),
             "no columns"
         );
         assert!(
@@ -307,18 +315,19 @@ mod tests {
                     h(120.0, 50.0, 350.0),
                     v(50.0, 100.0, 120.0),
                     v(350.0, 100.0, 120.0)
-                ]
+                ],
+                2.5
             )
             .is_empty(),
             "one cell"
         );
-        assert!(detect(&page, &[]).is_empty());
+        assert!(detect(&page, &[], 2.5).is_empty());
         let nan = Rect {
             left: f64::NAN,
             top: 0.0,
             right: 1.0,
             bottom: 1.0,
         };
-        assert!(detect(&page, &[nan]).is_empty());
+        assert!(detect(&page, &[nan], 2.5).is_empty());
     }
 }

@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod ocr;
 pub mod pdf;
 pub mod recognize;
+pub mod rulings;
 mod worker;
 
 pub use worker::{Pipeline, PipelineConfig, Workers};

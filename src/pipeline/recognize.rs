@@ -9,7 +9,7 @@ use image::GrayImage;
 use serde::{Deserialize, Serialize};
 
 use super::detect::{self, DocumentKind, Unreadable};
-use super::{barcodes, ocr, pdf};
+use super::{barcodes, ocr, pdf, rulings};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Table, Understanding};
 use crate::extract::{atqr, invoice, keyvalues, lattice, tables};
@@ -73,17 +73,42 @@ pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreada
     })
 }
 
-/// One page's text, the codes on it, and its ruling lines (known for text-layer PDF pages).
+/// One page's text, the codes on it, and its ruling lines with how exactly they are placed.
 struct RecognizedPage {
     text: PageText,
     codes: Vec<QrCode>,
-    rulings: Vec<Rect>,
+    rulings: Rulings,
+}
+
+/// Ruling lines of a page in its units, and how far apart two may be and still meet: PDF
+/// lines are drawn exactly; lines found in a scan are straightened from a slight skew.
+#[derive(Default)]
+struct Rulings {
+    lines: Vec<Rect>,
+    tolerance: f64,
+}
+
+impl Rulings {
+    /// Drawn lines of a PDF page, in points.
+    const DRAWN_TOLERANCE: f64 = 2.5;
+
+    /// Lines found in a page image; `units_per_pixel` converts them to the page's units.
+    fn scanned(image: &GrayImage, units_per_pixel: f64) -> Self {
+        let shorter = image.width().min(image.height());
+        let lines = rulings::find(image, shorter / 20)
+            .into_iter()
+            .map(|r| scale_rect(r, units_per_pixel))
+            .collect();
+        // About a degree of skew across a table's width.
+        let tolerance = f64::from(image.width().max(image.height())) * 0.015 * units_per_pixel;
+        Rulings { lines, tolerance }
+    }
 }
 
 /// Key-values, tables and invoice fields from the recognised pages.
 fn understand(
     pages: &[PageText],
-    rulings: &[Vec<Rect>],
+    rulings: &[Rulings],
     qr_codes: Vec<QrCode>,
     options: &Options,
 ) -> Understanding {
@@ -108,8 +133,8 @@ fn understand(
 
 /// Ruled tables where the page has grids of rulings, and tables found by word alignment
 /// elsewhere on the page.
-fn page_tables(page: &PageText, rulings: &[Rect]) -> Vec<Table> {
-    let ruled = lattice::detect(page, rulings);
+fn page_tables(page: &PageText, rulings: &Rulings) -> Vec<Table> {
+    let ruled = lattice::detect(page, &rulings.lines, rulings.tolerance);
     let overlaps = |a: &Rect, b: &Rect| {
         a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom
     };
@@ -154,7 +179,11 @@ fn pdf_page(
             codes.extend(find_qr_codes(&render.image, &place));
         }
         codes.dedup_by(|a, b| a.content == b.content);
-        let rulings = document.rulings(index).map_err(unreadable)?;
+        let lines = document.rulings(index).map_err(unreadable)?;
+        let rulings = Rulings {
+            lines,
+            tolerance: Rulings::DRAWN_TOLERANCE,
+        };
         return Ok(RecognizedPage {
             text,
             codes,
@@ -174,10 +203,11 @@ fn pdf_page(
     };
     let place = Placement::whole_page(page_number, points_per_pixel);
     let codes = find_qr_codes(&render.image, &place);
+    let rulings = Rulings::scanned(&render.image, points_per_pixel);
     Ok(RecognizedPage {
         text: page,
         codes,
-        rulings: Vec::new(),
+        rulings,
     })
 }
 
@@ -213,10 +243,11 @@ fn image_page(
         lines,
     };
     let codes = find_qr_codes(image, &Placement::whole_page(page_number, 1.0));
+    let rulings = Rulings::scanned(image, 1.0);
     Ok(RecognizedPage {
         text: page,
         codes,
-        rulings: Vec::new(),
+        rulings,
     })
 }
 

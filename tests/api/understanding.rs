@@ -329,6 +329,32 @@ async fn ruled_tables_are_found_by_their_lines() {
 }
 
 #[tokio::test]
+async fn ruled_tables_are_found_in_scans_too() {
+    let server = start().await;
+    let rows: Vec<Vec<String>> = [
+        ["Ana Silva", "Lisboa", "Compras"],
+        ["Rui Costa", "Porto", "Vendas"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|c| c.to_string()).collect())
+    .collect();
+    let pdf = corpus::ruled_text_table_pdf(&["Nome", "Cidade", "Equipa"], &rows);
+    let scan = corpus::scan_png(&pdf, 300.0, 0.8, 4).unwrap();
+    let export = process(&server, 1, "contactos.png", scan).await;
+    let table = &entities(&export, "table")
+        .next()
+        .expect("the ruled table in the scan")["table"];
+    assert_eq!(
+        (table["rowCount"].as_i64(), table["columnCount"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        table["tableRowsTableContent"]["2"],
+        "Rui Costa | Porto | Vendas"
+    );
+}
+
+#[tokio::test]
 async fn one_dimensional_barcodes_are_decoded() {
     use rxing::Writer;
     let server = start().await;
