@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(pages.len(), 2);
         assert!(pages.iter().all(|p| p.lines.is_empty()), "no text layer");
         let document = pdf::Document::open(&scanned).unwrap();
-        assert!(!document.graphics_regions(0).unwrap().is_empty());
+        assert!(!document.drawings(0).unwrap().graphics.is_empty());
         let render = document.render(1, 72.0, 1000).unwrap().image;
         assert_eq!(render.dimensions(), (595, 842));
         // The embedded scan shows: the page is not blank.

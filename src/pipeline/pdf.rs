@@ -104,6 +104,13 @@ fn gray_image(bitmap: &PdfBitmap) -> Option<image::GrayImage> {
     image::GrayImage::from_raw(w as u32, h as u32, pixels)
 }
 
+/// What a page draws besides text (see `Document::drawings`).
+#[derive(Debug, Default)]
+pub struct Drawings {
+    pub graphics: Vec<Rect>,
+    pub rulings: Vec<Rect>,
+}
+
 /// Part of a page rendered to gray: its top-left corner in page points, and the scale.
 pub struct RenderedRegion {
     pub image: image::GrayImage,
@@ -174,82 +181,68 @@ impl<'a> Document<'a> {
         })
     }
 
-    /// Where the page draws what a text layer would miss, in page points (top-left origin):
-    /// images, and paths with enough segments to be a drawn QR code (thousands of small
-    /// squares, where table rulings are tens). Only these regions of text-layer pages are
-    /// rendered.
-    pub fn graphics_regions(&self, index: u32) -> Result<Vec<Rect>, PdfError> {
+    /// What the page draws besides text, in page points (top-left origin), from one pass over
+    /// its objects: where graphics are (images, and paths with enough segments to be a drawn QR
+    /// code: thousands of small squares, where table rulings are tens), which are rendered to
+    /// look for codes, and its ruling lines (thin, long paths), which give ruled tables.
+    pub fn drawings(&self, index: u32) -> Result<Drawings, PdfError> {
         const SEGMENTS_OF_A_DRAWN_CODE: usize = 400;
+        const SEGMENTS_OF_A_LINE: usize = 6;
+        const MAX_THICKNESS: f64 = 3.0;
+        const MIN_LENGTH: f64 = 12.0;
         let page = self.page(index)?;
         let (left, top) = Self::origin(&page);
-        let mut regions = Vec::new();
+        let to_page = |bounds: PdfQuadPoints| {
+            let r = bounds.to_rect();
+            Rect {
+                left: f64::from(r.left().value) - left,
+                top: top - f64::from(r.top().value),
+                right: f64::from(r.right().value) - left,
+                bottom: top - f64::from(r.bottom().value),
+            }
+        };
+        let mut drawings = Drawings::default();
         let mut all_segments = 0;
         for object in page.objects().iter() {
-            let graphic = match object.object_type() {
-                PdfPageObjectType::Image | PdfPageObjectType::XObjectForm => true,
-                PdfPageObjectType::Path => {
-                    let segments = object
-                        .as_path_object()
-                        .map_or(0, |p| p.segments().len() as usize);
-                    all_segments += segments;
-                    segments >= SEGMENTS_OF_A_DRAWN_CODE
+            let segments = match object.object_type() {
+                PdfPageObjectType::Image | PdfPageObjectType::XObjectForm => {
+                    drawings.graphics.extend(object.bounds().ok().map(to_page));
+                    continue;
                 }
-                _ => false,
+                PdfPageObjectType::Path => object
+                    .as_path_object()
+                    .map_or(0, |p| p.segments().len() as usize),
+                _ => continue,
             };
-            if let (true, Ok(bounds)) = (graphic, object.bounds()) {
-                let r = bounds.to_rect();
-                regions.push(Rect {
-                    left: f64::from(r.left().value) - left,
-                    top: top - f64::from(r.top().value),
-                    right: f64::from(r.right().value) - left,
-                    bottom: top - f64::from(r.bottom().value),
-                });
+            all_segments += segments;
+            // Only paths that can matter are measured: asking for bounds is the costly part.
+            if segments >= SEGMENTS_OF_A_DRAWN_CODE {
+                drawings.graphics.extend(object.bounds().ok().map(to_page));
+            } else if segments <= SEGMENTS_OF_A_LINE {
+                if let Some(rect) = object.bounds().ok().map(to_page) {
+                    let (w, h) = (rect.width(), rect.height());
+                    if (h <= MAX_THICKNESS && w >= MIN_LENGTH)
+                        || (w <= MAX_THICKNESS && h >= MIN_LENGTH)
+                    {
+                        drawings.rulings.push(rect);
+                    }
+                }
             }
         }
         // A code drawn module by module as separate paths has no single big path to point at.
-        if regions.is_empty() && all_segments >= SEGMENTS_OF_A_DRAWN_CODE {
+        if drawings.graphics.is_empty() && all_segments >= SEGMENTS_OF_A_DRAWN_CODE {
             let (width, height) = (
                 f64::from(page.width().value),
                 f64::from(page.height().value),
             );
-            regions.push(Rect {
+            drawings.graphics.push(Rect {
                 left: 0.0,
                 top: 0.0,
                 right: width,
                 bottom: height,
             });
         }
-        Ok(regions)
-    }
-
-    /// Thin, long path objects (ruling lines of tables), in page points with a top-left
-    /// origin.
-    pub fn rulings(&self, index: u32) -> Result<Vec<Rect>, PdfError> {
-        const MAX_THICKNESS: f64 = 3.0;
-        const MIN_LENGTH: f64 = 12.0;
-        let page = self.page(index)?;
-        let (left, top) = Self::origin(&page);
-        let mut rulings = Vec::new();
-        for object in page.objects().iter() {
-            if object.object_type() != PdfPageObjectType::Path {
-                continue;
-            }
-            let Ok(bounds) = object.bounds() else {
-                continue;
-            };
-            let r = bounds.to_rect();
-            let rect = Rect {
-                left: f64::from(r.left().value) - left,
-                top: top - f64::from(r.top().value),
-                right: f64::from(r.right().value) - left,
-                bottom: top - f64::from(r.bottom().value),
-            };
-            let (w, h) = (rect.width(), rect.height());
-            if (h <= MAX_THICKNESS && w >= MIN_LENGTH) || (w <= MAX_THICKNESS && h >= MIN_LENGTH) {
-                rulings.push(rect);
-            }
-        }
-        Ok(rulings)
+        Ok(drawings)
     }
 
     /// Renders the part of the page inside `region` (page points, top-left origin, widened by

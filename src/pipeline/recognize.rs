@@ -156,7 +156,8 @@ fn pdf_page(
     let text = document.page_text(index).map_err(unreadable)?;
     if has_usable_text(&text) {
         let mut codes = Vec::new();
-        let mut regions = document.graphics_regions(index).map_err(unreadable)?;
+        let drawings = document.drawings(index).map_err(unreadable)?;
+        let mut regions = drawings.graphics;
         // Many small graphics (icons, a logo strip) are cheaper rendered once together.
         if regions.len() > MAX_SEPARATE_REGIONS {
             let union = regions
@@ -179,9 +180,8 @@ fn pdf_page(
             codes.extend(find_qr_codes(&render.image, &place));
         }
         codes.dedup_by(|a, b| a.content == b.content);
-        let lines = document.rulings(index).map_err(unreadable)?;
         let rulings = Rulings {
-            lines,
+            lines: drawings.rulings,
             tolerance: Rulings::DRAWN_TOLERANCE,
         };
         return Ok(RecognizedPage {

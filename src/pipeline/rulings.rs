@@ -25,7 +25,12 @@ struct Run {
 /// Horizontal and vertical ruling lines at least `min_length` pixels long.
 pub fn find(image: &GrayImage, min_length: u32) -> Vec<Rect> {
     let (w, h) = (image.width(), image.height());
-    let ink = |x: u32, y: u32| image.get_pixel(x, y).0[0] < INK;
+    let pixels = image.as_raw();
+    let ink = |x: u32, y: u32| {
+        pixels
+            .get(y as usize * w as usize + x as usize)
+            .is_some_and(|&p| p < INK)
+    };
     let horizontal = lines(h, w, |row, i| ink(i, row), min_length);
     let vertical = lines(w, h, ink, min_length);
     let mut found: Vec<Rect> = horizontal
