@@ -4,7 +4,7 @@
 
 use crate::domain::text::{PageText, Rect, Word};
 use crate::domain::understanding::{Table, TableCell};
-use crate::extract::normalize;
+use crate::extract::tables;
 
 /// Lines thinner than this are rulings; a ruling is at least `MIN_LENGTH` long.
 const MAX_THICKNESS: f64 = 3.0;
@@ -154,7 +154,7 @@ fn table(
             cells.push(cell(row_index as u32, *column, words));
         }
     }
-    let numeric = |c: &TableCell| c.content_normalized != c.content;
+    let numeric = |c: &TableCell| tables::amount(&c.content).is_some();
     let first_row_is_text = cells.iter().filter(|c| c.row == 0).all(|c| !numeric(c));
     let has_header = first_row_is_text && rows.len() > 1;
     let column_count = (xs.len() - 1) as u32;
@@ -192,12 +192,7 @@ fn cell(row: u32, column: u32, words: &[&Word]) -> TableCell {
         .map(|w| w.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let content_normalized = if content.trim_end().ends_with('%') {
-        normalize::percent(&content)
-    } else {
-        normalize::amount(&content)
-    }
-    .unwrap_or_else(|| content.clone());
+    let content_normalized = tables::amount(&content).unwrap_or_else(|| content.clone());
     let first = ordered[0].bbox;
     let bbox = ordered.iter().fold(first, |b, w| b.union(&w.bbox));
     let confidence = ordered.iter().map(|w| w.confidence).sum::<f64>() / ordered.len() as f64;
@@ -247,6 +242,16 @@ mod tests {
         }
     }
 
+    /// Horizontal rulings at `ys` and vertical ones at `xs`, each spanning the other's extent.
+    fn grid(ys: &[f64], xs: &[f64]) -> Vec<Rect> {
+        let (top, bottom) = (ys[0], ys[ys.len() - 1]);
+        let (left, right) = (xs[0], xs[xs.len() - 1]);
+        let horizontal = ys.iter().map(|&y| h(y, left, right));
+        horizontal
+            .chain(xs.iter().map(|&x| v(x, top, bottom)))
+            .collect()
+    }
+
     fn page(words: Vec<Word>) -> PageText {
         PageText {
             page_number: 1,
@@ -269,15 +274,7 @@ mod tests {
             word("Sales", 205.0, 145.0),
             word("outside", 55.0, 300.0),
         ]);
-        let rulings = [
-            h(100.0, 50.0, 350.0),
-            h(120.0, 50.0, 350.0),
-            h(140.0, 50.0, 350.0),
-            h(160.0, 50.0, 350.0),
-            v(50.0, 100.0, 160.0),
-            v(200.0, 100.0, 160.0),
-            v(350.0, 100.0, 160.0),
-        ];
+        let rulings = grid(&[100.0, 120.0, 140.0, 160.0], &[50.0, 200.0, 350.0]);
         let tables = detect(&page, &rulings, 2.5);
         assert_eq!(tables.len(), 1);
         let t = &tables[0];
@@ -298,6 +295,25 @@ mod tests {
                 (2, 1, "Sales")
             ]
         );
+    }
+
+    #[test]
+    fn cells_read_as_in_tables_found_by_alignment() {
+        let page = page(vec![
+            word("Qtd", 55.0, 105.0),
+            word("Valor", 205.0, 105.0),
+            word("3", 55.0, 125.0),
+            word("1.234", 205.0, 125.0),
+        ]);
+        let rulings = grid(&[100.0, 120.0, 140.0], &[50.0, 200.0, 350.0]);
+        let table = &detect(&page, &rulings, 2.5)[0];
+        let values: Vec<&str> = table
+            .cells
+            .iter()
+            .map(|c| c.content_normalized.as_str())
+            .collect();
+        assert_eq!(values, ["Qtd", "Valor", "3", "1234"]);
+        assert!(table.has_header);
     }
 
     #[test]

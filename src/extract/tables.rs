@@ -516,8 +516,9 @@ fn totals_label(text: &str) -> bool {
 }
 
 /// A numeric-looking cell as a plain decimal: `1.234,56` and `1,234.56` → `1234.56`,
-/// `(10,00)` → `-10.00`, `23%` → `23.00`. None when the text is not a number.
-fn amount(text: &str) -> Option<String> {
+/// `(10,00)` → `-10.00`, `23%` → `23.00`. None when the text is not a number. Shared by every
+/// table detector so a cell reads the same whichever found its table.
+pub(crate) fn amount(text: &str) -> Option<String> {
     let mut s = text.trim();
     let mut negative = false;
     if let Some(inner) = s.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {

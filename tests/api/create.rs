@@ -7,6 +7,15 @@ use crate::common::server::{start_with, TestServer};
 
 const PROCESS: &str = "/api/v1.0/external/sdtask/process";
 
+async fn post_json(server: &TestServer, body: &Value) -> reqwest::Response {
+    server
+        .call(Method::POST, PROCESS)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn post_raw(server: &TestServer, body: &str) -> (u16, Value) {
     let response = server
         .call(Method::POST, PROCESS)
@@ -137,12 +146,7 @@ async fn external_ids_are_unique_per_organisation() {
     let server = start_with(false, |s| s).await;
     let body = json!({"externalId": "dup", "context": {"url": "https://example.com/a.pdf"}});
     server.create_task(body.clone()).await;
-    let response = server
-        .call(Method::POST, PROCESS)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(&server, &body).await;
     assert_eq!(response.status(), 409);
 }
 
@@ -218,12 +222,7 @@ async fn multipart_requests_need_a_file_and_respect_the_size_limit() {
         .unwrap();
     assert_eq!(response.status(), 413);
     let big = json!({"context": {"url": "https://example.com/a.pdf"}, "description": "x".repeat(200 * 1024)});
-    let response = server
-        .call(Method::POST, PROCESS)
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(&server, &big).await;
     assert_eq!(response.status(), 413);
 }
 

@@ -292,18 +292,25 @@ async fn mixed_pdfs_are_read_page_by_page() {
     );
 }
 
-#[tokio::test]
-async fn ruled_tables_are_found_by_their_lines() {
-    let server = start().await;
-    let rows: Vec<Vec<String>> = [
+/// A ruled table of text only (no column of numbers) with a header and `rows` people.
+fn contacts_pdf(rows: usize) -> Vec<u8> {
+    let people = [
         ["Ana Silva", "Lisboa", "Compras"],
         ["Rui Costa", "Porto", "Vendas"],
         ["Eva Lima", "Braga", "Apoio"],
-    ]
-    .iter()
-    .map(|r| r.iter().map(|c| c.to_string()).collect())
-    .collect();
-    let pdf = corpus::ruled_text_table_pdf(&["Nome", "Cidade", "Equipa"], &rows);
+    ];
+    let rows: Vec<Vec<String>> = people
+        .iter()
+        .take(rows)
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    corpus::ruled_text_table_pdf(&["Nome", "Cidade", "Equipa"], &rows)
+}
+
+#[tokio::test]
+async fn ruled_tables_are_found_by_their_lines() {
+    let server = start().await;
+    let pdf = contacts_pdf(3);
     let export = process(&server, 1, "contactos.pdf", pdf).await;
     let table = &entities(&export, "table").next().expect("the ruled table")["table"];
     assert_eq!(
@@ -331,14 +338,7 @@ async fn ruled_tables_are_found_by_their_lines() {
 #[tokio::test]
 async fn ruled_tables_are_found_in_scans_too() {
     let server = start().await;
-    let rows: Vec<Vec<String>> = [
-        ["Ana Silva", "Lisboa", "Compras"],
-        ["Rui Costa", "Porto", "Vendas"],
-    ]
-    .iter()
-    .map(|r| r.iter().map(|c| c.to_string()).collect())
-    .collect();
-    let pdf = corpus::ruled_text_table_pdf(&["Nome", "Cidade", "Equipa"], &rows);
+    let pdf = contacts_pdf(2);
     let scan = corpus::scan_png(&pdf, 300.0, 0.8, 4).unwrap();
     let export = process(&server, 1, "contactos.png", scan).await;
     let table = &entities(&export, "table")
