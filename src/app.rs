@@ -61,8 +61,10 @@ pub struct Docket {
 }
 
 impl Docket {
-    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn open(mut settings: Settings) -> anyhow::Result<Self> {
+        // Documents are read in child processes; loading PDFium here checks the install early.
         pdf::init(&settings.pdfium_library)?;
+        settings.pipeline.sandbox.pdfium_library = settings.pdfium_library.clone();
         let store = Store::open(&settings.data_dir.join("docket.db")).await?;
         let blobs = BlobStore::local(&settings.data_dir.join("files"))?;
         let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;

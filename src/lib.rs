@@ -1,7 +1,8 @@
 //! docket: a self-hosted IDP server speaking the SmartDocumentor External API.
 //!
 //! Layers: `api` (HTTP) → `domain` (types, state machine, export model) ← `pipeline` (stages and
-//! workers) → `store` (SQLite and files). `app` wires them together for `docket serve`.
+//! workers) → `store` (SQLite and files). `app` wires them together for `docket serve`, and
+//! `server` serves the router under connection limits.
 
 pub mod api;
 pub mod app;
@@ -10,4 +11,5 @@ pub mod corpus;
 pub mod domain;
 pub mod extract;
 pub mod pipeline;
+pub mod server;
 pub mod store;

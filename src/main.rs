@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use docket::app::{Docket, Settings};
 use docket::domain::WorkspaceTemplate;
+use docket::server::ServerLimits;
 use docket::store::IssuedCredentials;
 
 #[derive(Parser)]
@@ -52,9 +53,36 @@ enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// Read one document from stdin in a child process of `serve` (internal).
+    #[command(hide = true)]
+    Sandbox(SandboxArgs),
     /// Measure recognition on a generated corpus: pages/s (born-digital and scanned), latency,
     /// peak memory, bare Tesseract on the same pages, and field precision/recall.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct SandboxArgs {
+    #[arg(long)]
+    memory_mb: u64,
+    #[arg(long)]
+    pdfium_lib: PathBuf,
+    #[command(subcommand)]
+    job: SandboxJob,
+}
+
+#[derive(Subcommand)]
+enum SandboxJob {
+    Inspect {
+        #[arg(long)]
+        max_pages: u32,
+    },
+    Recognize {
+        #[arg(long)]
+        languages: String,
+        #[arg(long)]
+        first: u32,
+    },
 }
 
 #[derive(Args)]
@@ -121,6 +149,27 @@ struct ServeArgs {
     /// PDFium shared library (installed by scripts/setup.sh).
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "DOCKET_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "DOCKET_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_seconds: u64,
+    /// Seconds an idle keep-alive connection stays open between requests.
+    #[arg(long, env = "DOCKET_KEEP_ALIVE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    keep_alive_seconds: u64,
+    /// Seconds a connection may go without a byte moving (stalled uploads or downloads).
+    #[arg(long, env = "DOCKET_STALL_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    stall_timeout_seconds: u64,
+    /// Seconds a document reader may spend on one page before it is killed.
+    #[arg(long, env = "DOCKET_PAGE_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    page_timeout_seconds: u64,
+    /// Seconds a document reader may spend on a whole document (and on checking a file).
+    #[arg(long, env = "DOCKET_DOCUMENT_TIMEOUT_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    document_timeout_seconds: u64,
+    /// Address space of a document reader, in MiB; past it the reader dies, not the server.
+    #[arg(long, env = "DOCKET_READER_MEMORY_MB", default_value_t = 3072, value_parser = clap::value_parser!(u64).range(256..))]
+    reader_memory_mb: u64,
 }
 
 #[derive(Subcommand)]
@@ -177,13 +226,26 @@ fn main() -> anyhow::Result<()> {
             anyhow::Error::new(error).context("cannot restart docket with OMP_THREAD_LIMIT=1")
         );
     }
-    tokio::runtime::Runtime::new()?.block_on(run())
-}
-
-async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    match cli.command {
+    // A document reader is a plain single-threaded process: no runtime.
+    if let Command::Sandbox(args) = cli.command {
+        let job = match args.job {
+            SandboxJob::Inspect { max_pages } => {
+                docket::pipeline::sandbox::Job::Inspect { max_pages }
+            }
+            SandboxJob::Recognize { languages, first } => {
+                docket::pipeline::sandbox::Job::Recognize { languages, first }
+            }
+        };
+        return docket::pipeline::sandbox::child_main(job, args.memory_mb, &args.pdfium_lib);
+    }
+    tokio::runtime::Runtime::new()?.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Sandbox(_) => anyhow::bail!("the sandbox runs without a runtime"),
         Command::Serve(args) => serve(args).await,
         Command::Bench(args) => {
             let options = docket::bench::BenchOptions {
@@ -268,6 +330,11 @@ fn print_credentials(issued: &IssuedCredentials) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Bound first: when the port is taken, nothing is created (and no credentials are printed
+    // and lost).
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
     let mut settings = Settings::new(&args.data.data_dir)
         .allow_private_urls(args.allow_private_urls)
         .max_file_bytes(args.max_file_mb * 1024 * 1024)
@@ -275,24 +342,44 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.pdfium_library = args.pdfium_lib;
     settings.pipeline.lease_seconds = args.lease_seconds;
     settings.pipeline.max_pages = args.max_pages;
+    settings.pipeline.sandbox.page_timeout = Duration::from_secs(args.page_timeout_seconds);
+    settings.pipeline.sandbox.document_timeout = Duration::from_secs(args.document_timeout_seconds);
+    settings.pipeline.sandbox.memory_mb = args.reader_memory_mb;
     if let Some(workers) = args.workers {
         settings.pipeline.workers = workers.max(1);
     }
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
     settings.api.public_url = args.public_url;
+    let limits = ServerLimits {
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(args.header_timeout_seconds),
+        keep_alive: Duration::from_secs(args.keep_alive_seconds),
+        stall_timeout: Duration::from_secs(args.stall_timeout_seconds),
+        ..ServerLimits::default()
+    };
     let docket = Docket::open(settings).await?;
     if let Some(issued) = docket.bootstrap().await? {
         print_credentials(&issued);
     }
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.bind))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %args.data.data_dir.display(), "docket listening");
     let workers = docket.start_workers();
-    axum::serve(listener, docket.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    workers.stop().await;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping");
+        let _ = stop.send(true);
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    // Connections drain while workers give their jobs back.
+    tokio::join!(
+        docket::server::serve(listener, docket.router(), limits, stopped(stopping.clone())),
+        async {
+            stopped(stopping).await;
+            workers.stop().await;
+        }
+    );
     Ok(())
 }
 

@@ -1,8 +1,9 @@
-//! Hostile inputs: a small PNG that claims to be enormous, and a PDF with thousands of pages.
+//! Hostile inputs: a small PNG that claims to be enormous, a PDF with thousands of pages, and a
+//! small PDF whose one page takes PDFium minutes and gigabytes.
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{GrayImage, Luma};
-use pdf_writer::Content;
+use pdf_writer::{Content, Filter, Pdf, Rect, Ref};
 
 use super::fonts::{text_pdf, Font, PAGE_HEIGHT};
 
@@ -64,6 +65,30 @@ pub fn many_page_pdf(pages: u32) -> Vec<u8> {
         content
     });
     text_pdf(contents)
+}
+
+/// A one-page PDF of about 230 KB whose compressed content stream fills a rectangle five million
+/// times: PDFium spends minutes and gigabytes loading the page (the stand-in for files that make
+/// it spin or swallow memory).
+pub fn operator_flood_pdf() -> Vec<u8> {
+    use std::io::Write;
+    let content = b"10 10 500 700 re f\n".repeat(5_000_000);
+    let mut deflate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let compressed = match deflate.write_all(&content).and_then(|()| deflate.finish()) {
+        Ok(compressed) => compressed,
+        // Compressing into memory cannot fail; an empty result is caught by any test.
+        Err(_) => return Vec::new(),
+    };
+    let (catalog, tree, page, stream) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([page]).count(1);
+    pdf.page(page)
+        .media_box(Rect::new(0.0, 0.0, 612.0, 792.0))
+        .parent(tree)
+        .contents(stream);
+    pdf.stream(stream, &compressed).filter(Filter::FlateDecode);
+    pdf.finish()
 }
 
 #[cfg(test)]

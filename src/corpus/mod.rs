@@ -1,6 +1,7 @@
 //! Deterministic test and benchmark documents with exact ground truth: Portuguese-style
 //! invoices (truth, born-digital PDF, phone/scanner captures, scanned PDFs, multi-page TIFFs)
-//! and hostile inputs (a PNG decompression bomb, a PDF with thousands of pages).
+//! and hostile inputs (a PNG decompression bomb, a PDF with thousands of pages, a PDF that
+//! floods PDFium).
 //!
 //! Everything is a pure function of its arguments and seed, so tests and the benchmark can
 //! regenerate the same corpus instead of committing binary fixtures.
@@ -11,7 +12,7 @@ mod invoice;
 mod layout;
 mod scan;
 
-pub use hostile::{bomb_png, many_page_pdf};
+pub use hostile::{bomb_png, many_page_pdf, operator_flood_pdf};
 pub use invoice::invoices;
 pub use layout::{invoice_pdf, ruled_text_table_pdf};
 pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png};

@@ -8,6 +8,7 @@ pub mod ocr;
 pub mod pdf;
 pub mod recognize;
 pub mod rulings;
+pub mod sandbox;
 mod worker;
 
 pub use worker::{Pipeline, PipelineConfig, Workers};

@@ -42,39 +42,60 @@ pub struct Recognition {
     pub understanding: Understanding,
 }
 
+/// Recognises a whole document in this process (tests and the bench; the server recognises in
+/// a sandboxed child, see `sandbox`).
 pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreadable> {
     let mut pages = Vec::new();
-    let mut qr_codes = Vec::new();
-    let mut rulings = Vec::new();
-    let mut add = |recognized: RecognizedPage| {
-        pages.push(recognized.text);
-        qr_codes.extend(recognized.codes);
-        rulings.push(recognized.rulings);
-    };
+    recognize_pages(bytes, &options.languages, 0, |_, page| {
+        pages.push(page);
+        Ok(())
+    })?;
+    Ok(understand(pages, options))
+}
+
+/// Recognises the pages from index `first` (from 0) on, handing each to `each` as soon as it is
+/// read, so that progress can be kept page by page.
+pub fn recognize_pages(
+    bytes: &[u8],
+    languages: &str,
+    first: u32,
+    mut each: impl FnMut(u32, RecognizedPage) -> Result<(), Unreadable>,
+) -> Result<(), Unreadable> {
     match detect::detect(bytes)? {
         DocumentKind::Pdf => {
             let document = pdf::Document::open(bytes).map_err(|e| Unreadable(e.to_string()))?;
-            for index in 0..document.page_count() {
-                add(pdf_page(&document, index, options)?);
+            for index in first..document.page_count() {
+                each(index, pdf_page(&document, index, languages)?)?;
             }
+            Ok(())
         }
-        DocumentKind::Tiff => {
-            for_each_tiff_page(bytes, |number, image| {
-                add(image_page(&image, number, options)?);
-                Ok(())
-            })?;
-        }
-        _ => add(image_page(&decode_image(bytes)?, 1, options)?),
+        DocumentKind::Tiff => for_each_tiff_page(bytes, first, |index, image| {
+            each(index, image_page(&image, index + 1, languages)?)
+        }),
+        _ if first == 0 => each(0, image_page(&decode_image(bytes)?, 1, languages)?),
+        _ => Ok(()),
     }
-    let understanding = understand(&pages, &rulings, qr_codes, options);
-    Ok(Recognition {
-        understanding,
-        pages,
-    })
+}
+
+/// Understanding of the recognised pages, in page order.
+pub fn understand(pages: Vec<RecognizedPage>, options: &Options) -> Recognition {
+    let mut texts = Vec::with_capacity(pages.len());
+    let mut rulings = Vec::with_capacity(pages.len());
+    let mut qr_codes = Vec::new();
+    for page in pages {
+        texts.push(page.text);
+        qr_codes.extend(page.codes);
+        rulings.push(page.rulings);
+    }
+    Recognition {
+        understanding: understand_pages(&texts, &rulings, qr_codes, options),
+        pages: texts,
+    }
 }
 
 /// One page's text, the codes on it, and its ruling lines with how exactly they are placed.
-struct RecognizedPage {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecognizedPage {
     text: PageText,
     codes: Vec<QrCode>,
     rulings: Rulings,
@@ -82,7 +103,7 @@ struct RecognizedPage {
 
 /// Ruling lines of a page in its units, and how far apart two may be and still meet: PDF
 /// lines are drawn exactly; lines found in a scan are straightened from a slight skew.
-#[derive(Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Rulings {
     lines: Vec<Rect>,
     tolerance: f64,
@@ -106,7 +127,7 @@ impl Rulings {
 }
 
 /// Key-values, tables and invoice fields from the recognised pages.
-fn understand(
+fn understand_pages(
     pages: &[PageText],
     rulings: &[Rulings],
     qr_codes: Vec<QrCode>,
@@ -149,7 +170,7 @@ fn page_tables(page: &PageText, rulings: &Rulings) -> Vec<Table> {
 fn pdf_page(
     document: &pdf::Document,
     index: u32,
-    options: &Options,
+    languages: &str,
 ) -> Result<RecognizedPage, Unreadable> {
     let unreadable = |e: pdf::PdfError| Unreadable(e.to_string());
     let page_number = index + 1;
@@ -195,8 +216,8 @@ fn pdf_page(
         .map_err(unreadable)?;
     let points_per_pixel = 1.0 / render.pixels_per_point;
     let dpi = (render.pixels_per_point * 72.0).round() as u32;
-    let lines = ocr::recognize(&render.image, dpi, &options.languages)
-        .map_err(|e| Unreadable(e.to_string()))?;
+    let lines =
+        ocr::recognize(&render.image, dpi, languages).map_err(|e| Unreadable(e.to_string()))?;
     let page = PageText {
         lines: scale_lines(lines, points_per_pixel),
         ..text
@@ -231,9 +252,9 @@ fn has_usable_text(page: &PageText) -> bool {
 fn image_page(
     image: &GrayImage,
     page_number: u32,
-    options: &Options,
+    languages: &str,
 ) -> Result<RecognizedPage, Unreadable> {
-    let lines = ocr::recognize(image, DEFAULT_IMAGE_DPI, &options.languages)
+    let lines = ocr::recognize(image, DEFAULT_IMAGE_DPI, languages)
         .map_err(|e| Unreadable(e.to_string()))?;
     let page = PageText {
         page_number,
@@ -379,17 +400,32 @@ pub fn decode_image(bytes: &[u8]) -> Result<GrayImage, Unreadable> {
     Ok(image.to_luma8())
 }
 
+/// Decodes every frame of a TIFF, to refuse a broken one before recognition.
+pub fn validate_tiff(bytes: &[u8]) -> Result<(), Unreadable> {
+    for_each_tiff_page(bytes, 0, |_, _| Ok(()))
+}
+
 /// Decodes a TIFF's frames one at a time, so a long multi-page file never sits in memory whole.
+/// Frames before index `first` are skipped undecoded.
 fn for_each_tiff_page(
     bytes: &[u8],
+    first: u32,
     mut each: impl FnMut(u32, GrayImage) -> Result<(), Unreadable>,
 ) -> Result<(), Unreadable> {
     use tiff::decoder::{Decoder, DecodingResult};
     use tiff::ColorType;
     let bad = |e: tiff::TiffError| Unreadable(format!("not a readable TIFF: {e}"));
     let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(bad)?;
-    let mut number = 1;
+    let mut index = 0;
     loop {
+        if index < first {
+            if !decoder.more_images() {
+                return Ok(());
+            }
+            decoder.next_image().map_err(bad)?;
+            index += 1;
+            continue;
+        }
         let (width, height) = decoder.dimensions().map_err(bad)?;
         detect::check_pixels(width, height)?;
         let color = decoder.colortype().map_err(bad)?;
@@ -409,13 +445,13 @@ fn for_each_tiff_page(
             }
         };
         each(
-            number,
+            index,
             image.ok_or_else(|| Unreadable("a TIFF page is truncated".into()))?,
         )?;
         if !decoder.more_images() {
             return Ok(());
         }
         decoder.next_image().map_err(bad)?;
-        number += 1;
+        index += 1;
     }
 }

@@ -1,15 +1,17 @@
 //! Workers: each claims a job from the store, runs its stage under a renewed lease, and records
-//! the outcome. Stages are idempotent, so a job taken over after a crash simply runs again.
+//! the outcome. Documents are read in sandboxed children (`sandbox`); recognition is kept page
+//! by page, so a job taken over after a crash or a restart continues where it stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tracing::{error, info, warn, Instrument};
 
-use super::detect::{self, Unreadable};
+use super::detect::DocumentKind;
 use super::fetch::{FetchPolicy, Fetcher};
-use super::recognize::{self, Recognition};
+use super::recognize::{self, Recognition, RecognizedPage};
+use super::sandbox::{self, Message, SandboxConfig, SandboxError, Session};
 use crate::domain::workspace::DEFAULT_LANGUAGES;
 use crate::domain::{TaskStatus, WorkspaceTemplate};
 use crate::store::blobs::BlobStore;
@@ -21,14 +23,17 @@ pub struct PipelineConfig {
     /// How long a claimed job stays a worker's without renewal; after a crash, the time until
     /// another worker takes it over.
     pub lease_seconds: i64,
-    /// Claims of one job (crashes included) before its task is failed instead of retried.
+    /// Claims of one job that died (process crashes) before its task is failed.
     pub max_attempts: i64,
+    /// Kills of a job's document reader (limits exceeded, crashes) before its task is failed.
+    pub max_kills: i64,
     /// Idle workers look for work this often even when not woken (jobs from other processes,
     /// expired leases).
     pub poll_interval: Duration,
     pub fetch: FetchPolicy,
     /// Documents with more pages are refused in pre-processing.
     pub max_pages: u32,
+    pub sandbox: SandboxConfig,
 }
 
 impl Default for PipelineConfig {
@@ -37,21 +42,29 @@ impl Default for PipelineConfig {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             lease_seconds: 30,
             max_attempts: 3,
+            max_kills: 2,
             poll_interval: Duration::from_secs(1),
             fetch: FetchPolicy::default(),
             max_pages: 5_000,
+            sandbox: SandboxConfig::new(Default::default()),
         }
     }
 }
 
-/// Running workers. Stopping them mid-job is safe: the job's lease runs out and another worker
-/// takes it over.
+/// Running workers. Dropping the handle aborts them like a crash would (leases run out);
+/// `stop` gives their jobs back at once.
 #[must_use = "dropping the handle stops the workers"]
-pub struct Workers(tokio::task::JoinSet<()>);
+pub struct Workers {
+    set: tokio::task::JoinSet<()>,
+    stop: watch::Sender<bool>,
+}
 
 impl Workers {
+    /// Stops every worker: a job in hand is abandoned (its document reader killed) and released
+    /// at once without counting as an attempt, for another worker or the next start to resume.
     pub async fn stop(mut self) {
-        self.0.shutdown().await;
+        let _ = self.stop.send(true);
+        while self.set.join_next().await.is_some() {}
     }
 }
 
@@ -85,55 +98,57 @@ impl Pipeline {
     /// returned handle is stopped or dropped.
     pub fn spawn_workers(&self) -> Workers {
         let process = crate::domain::credentials::new_client_id();
+        let (stop, stopping) = watch::channel(false);
         let mut set = tokio::task::JoinSet::new();
         for n in 0..self.config.workers.max(1) {
             let worker = self.clone();
             let id = format!("{}-{n}", process.get(..8).unwrap_or(&process));
-            set.spawn(async move { worker.work(id).await });
+            let stopping = stopping.clone();
+            set.spawn(async move { worker.work(id, stopping).await });
         }
-        Workers(set)
+        Workers { set, stop }
     }
 
-    async fn work(self, worker: String) {
-        loop {
-            match self
+    async fn work(self, worker: String, mut stopping: watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            let idle = match self
                 .store
                 .claim_job(&worker, self.config.lease_seconds)
                 .await
             {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", task_id = job.task_id, stage = ?job.stage, worker = %worker);
-                    self.run_leased(job).instrument(span).await;
+                    self.run_leased(job, &mut stopping).instrument(span).await;
+                    continue;
                 }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(self.config.poll_interval) => {}
-                    }
-                }
+                Ok(None) => self.wake.notified(),
                 Err(e) => {
                     error!(error = %e, "claiming a job failed");
-                    tokio::time::sleep(self.config.poll_interval).await;
+                    self.wake.notified()
                 }
+            };
+            tokio::select! {
+                _ = idle => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = stopping.changed() => {}
             }
         }
     }
 
-    async fn run_leased(&self, job: ClaimedJob) {
-        let heartbeat = {
-            let (store, job, lease) = (self.store.clone(), job.clone(), self.config.lease_seconds);
-            tokio::spawn(async move {
-                let period = Duration::from_millis((lease.max(1) * 1000 / 3) as u64);
-                loop {
-                    tokio::time::sleep(period).await;
-                    if !matches!(store.renew_lease(&job, lease).await, Ok(true)) {
-                        break;
-                    }
+    /// Runs a job while renewing its lease; the job ends when it is done, when its lease is
+    /// lost (nothing it writes would count), or when the workers stop.
+    async fn run_leased(&self, job: ClaimedJob, stopping: &mut watch::Receiver<bool>) {
+        let outcome = tokio::select! {
+            outcome = self.run(&job) => outcome,
+            () = self.hold_lease(&job) => Ok(false),
+            _ = stopping.changed() => {
+                if let Err(e) = self.store.release_job(&job).await {
+                    error!(error = %e, "releasing the job failed; its lease will run out");
                 }
-            })
+                info!("stopping: job released for the next worker");
+                return;
+            }
         };
-        let outcome = self.run(&job).await;
-        heartbeat.abort();
         match outcome {
             Ok(true) => {}
             Ok(false) => {
@@ -145,6 +160,40 @@ impl Pipeline {
                 "job failed; will retry after the lease expires"
             ),
         }
+    }
+
+    /// Renews the job's lease until it is no longer this worker's.
+    async fn hold_lease(&self, job: &ClaimedJob) {
+        let lease = self.config.lease_seconds;
+        let period = Duration::from_millis((lease.max(1) * 1000 / 3) as u64);
+        loop {
+            tokio::time::sleep(period).await;
+            match self.store.renew_lease(job, lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // A busy database is not a lost lease; the next beat tries again.
+                Err(e) => warn!(error = %e, "renewing the lease failed"),
+            }
+        }
+    }
+
+    /// A document reader was killed (a limit, a crash): the job is tried again by another
+    /// reader, and the task fails once readers have been killed `max_kills` times.
+    async fn killed(
+        &self,
+        job: &ClaimedJob,
+        status: TaskStatus,
+        reason: String,
+    ) -> anyhow::Result<bool> {
+        let kills = job.kills + 1;
+        warn!(%reason, kills, "document reader stopped");
+        if kills >= self.config.max_kills {
+            let reason = format!("{reason} (stopped {kills} times; giving up)");
+            return Ok(self.store.fail_job(job, status, &reason).await?);
+        }
+        let released = self.store.record_kill(job).await?.is_some();
+        self.wake();
+        Ok(released)
     }
 
     /// Ok(false) when the job stopped being this worker's.
@@ -201,29 +250,31 @@ impl Pipeline {
                 }
             }
         };
-        let max_pages = self.config.max_pages;
-        let inspected = tokio::task::spawn_blocking(move || {
-            let facts = detect::detect(&bytes).and_then(|kind| {
-                let pages = detect::page_count(kind, &bytes)?;
-                if pages > max_pages {
-                    return Err(Unreadable(format!(
-                        "the document has {pages} pages; the limit is {max_pages}"
-                    )));
-                }
-                Ok((kind, pages))
-            });
-            (facts, bytes)
-        })
-        .await?;
-        let (kind, pages, bytes) = match inspected {
-            (Ok((kind, pages)), bytes) => (kind, pages, bytes),
-            (Err(Unreadable(reason)), _) => {
+        let inspect = sandbox::Job::Inspect {
+            max_pages: self.config.max_pages,
+        };
+        let mut reader = Session::start(&self.config.sandbox, &inspect, bytes.clone()).await?;
+        let (kind, pages) = match reader.next().await {
+            Ok(Message::Inspected { media_type, pages }) => {
+                let kind = DocumentKind::from_media_type(&media_type).ok_or_else(|| {
+                    anyhow::anyhow!("the document reader named an unknown type {media_type}")
+                })?;
+                (kind, pages)
+            }
+            Ok(Message::Unreadable { reason }) => {
                 info!(%reason, "not a readable document");
                 return Ok(self
                     .store
                     .fail_job(job, TaskStatus::PreProcessingGetPagesFailed, &reason)
                     .await?);
             }
+            Ok(other) => anyhow::bail!("the document reader answered {other:?} to inspect"),
+            Err(SandboxError::Killed(reason)) => {
+                return self
+                    .killed(job, TaskStatus::PreProcessingGetPagesFailed, reason)
+                    .await
+            }
+            Err(SandboxError::Internal(e)) => return Err(e),
         };
         let key = self.blobs.put(bytes).await?;
         let original = StoredFile {
@@ -272,41 +323,77 @@ impl Pipeline {
         };
         let bytes = self.blobs.get(&original.key).await?;
         let options = self.recognize_options(task.workspace_id).await?;
-        let recognized =
-            tokio::task::spawn_blocking(move || recognize::recognize(&bytes, &options)).await?;
-        match recognized {
-            Ok(Recognition {
-                pages,
-                understanding,
-            }) => {
-                let words: usize = pages
-                    .iter()
-                    .flat_map(|p| &p.lines)
-                    .map(|l| l.words.len())
-                    .sum();
-                let pages_json = serde_json::to_string(&pages)?;
-                let understanding_json = serde_json::to_string(&understanding)?;
-                let done = self
-                    .store
-                    .finish_recognition(job, &pages_json, &understanding_json)
-                    .await?;
-                info!(
-                    pages = pages.len(),
-                    words,
-                    key_values = understanding.key_values.len(),
-                    tables = understanding.tables.len(),
-                    qr_codes = understanding.qr_codes.len(),
-                    "recognised"
-                );
-                Ok(done)
+        // Pages kept by an earlier, interrupted run of this job are not read again.
+        let mut done: Vec<RecognizedPage> = Vec::new();
+        for (index, json) in self.store.saved_pages(task.id).await? {
+            if index as usize != done.len() {
+                break;
             }
-            Err(Unreadable(reason)) => {
-                info!(%reason, "recognition failed");
-                Ok(self
-                    .store
-                    .fail_job(job, TaskStatus::RecognitionFailed, &reason)
-                    .await?)
+            done.push(serde_json::from_str(&json)?);
+        }
+        if !done.is_empty() {
+            info!(
+                pages = done.len(),
+                "resuming after the pages already recognised"
+            );
+        }
+        let read = sandbox::Job::Recognize {
+            languages: options.languages.clone(),
+            first: done.len() as u32,
+        };
+        let mut reader = Session::start(&self.config.sandbox, &read, bytes).await?;
+        loop {
+            match reader.next().await {
+                Ok(Message::Page { index, page }) => {
+                    if !self
+                        .store
+                        .save_page(job, index, &serde_json::to_string(&page)?)
+                        .await?
+                    {
+                        return Ok(false);
+                    }
+                    done.push(*page);
+                }
+                Ok(Message::Done) => break,
+                Ok(Message::Unreadable { reason }) => {
+                    info!(%reason, "recognition failed");
+                    return Ok(self
+                        .store
+                        .fail_job(job, TaskStatus::RecognitionFailed, &reason)
+                        .await?);
+                }
+                Ok(other) => anyhow::bail!("the document reader answered {other:?} to recognize"),
+                Err(SandboxError::Killed(reason)) => {
+                    return self
+                        .killed(job, TaskStatus::RecognitionFailed, reason)
+                        .await
+                }
+                Err(SandboxError::Internal(e)) => return Err(e),
             }
         }
+        let Recognition {
+            pages,
+            understanding,
+        } = tokio::task::spawn_blocking(move || recognize::understand(done, &options)).await?;
+        let words: usize = pages
+            .iter()
+            .flat_map(|p| &p.lines)
+            .map(|l| l.words.len())
+            .sum();
+        let pages_json = serde_json::to_string(&pages)?;
+        let understanding_json = serde_json::to_string(&understanding)?;
+        let finished = self
+            .store
+            .finish_recognition(job, &pages_json, &understanding_json)
+            .await?;
+        info!(
+            pages = pages.len(),
+            words,
+            key_values = understanding.key_values.len(),
+            tables = understanding.tables.len(),
+            qr_codes = understanding.qr_codes.len(),
+            "recognised"
+        );
+        Ok(finished)
     }
 }

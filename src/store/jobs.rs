@@ -35,8 +35,10 @@ pub struct ClaimedJob {
     pub id: i64,
     pub task_id: i64,
     pub stage: JobStage,
-    /// How many times this job has been claimed, this time included.
+    /// How many times this job has been claimed and not given back, this time included.
     pub attempts: i64,
+    /// How many times its document reader was killed before this claim.
+    pub kills: i64,
     pub worker: String,
 }
 
@@ -64,18 +66,18 @@ impl Store {
         lease_seconds: i64,
     ) -> StoreResult<Option<ClaimedJob>> {
         let now = Timestamp::now();
-        let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
+        let row: Option<(i64, i64, String, i64, i64)> = sqlx::query_as(
             "UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
              WHERE id = (SELECT id FROM jobs WHERE lease_expires_at IS NULL OR lease_expires_at < ?3
                          ORDER BY priority DESC, id LIMIT 1)
-             RETURNING id, task_id, stage, attempts",
+             RETURNING id, task_id, stage, attempts, kills",
         )
         .bind(worker)
         .bind(now.plus_seconds(lease_seconds).millis())
         .bind(now.millis())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(id, task_id, stage, attempts)| {
+        row.map(|(id, task_id, stage, attempts, kills)| {
             let stage = JobStage::parse(&stage)
                 .ok_or_else(|| StoreError::Corrupt(format!("job {id}: stage {stage}")))?;
             Ok(ClaimedJob {
@@ -83,6 +85,7 @@ impl Store {
                 task_id,
                 stage,
                 attempts,
+                kills,
                 worker: worker.to_owned(),
             })
         })
@@ -99,6 +102,68 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         Ok(result.rows_affected() > 0)
+    }
+
+    /// Gives a job back on a graceful stop: released at once, and the claim not counted as an
+    /// attempt (only attempts that died count).
+    pub async fn release_job(&self, job: &ClaimedJob) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL,
+                attempts = MAX(attempts - 1, 0)
+             WHERE id = ? AND lease_owner = ?",
+        )
+        .bind(job.id)
+        .bind(&job.worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts a killed document reader against the job and releases it for another try (the
+    /// kill, not the claim, is what counts). Returns the kills so far, or None when the job is
+    /// no longer this worker's.
+    pub async fn record_kill(&self, job: &ClaimedJob) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE jobs SET kills = kills + 1, lease_owner = NULL, lease_expires_at = NULL,
+                attempts = MAX(attempts - 1, 0)
+             WHERE id = ? AND lease_owner = ?
+             RETURNING kills",
+        )
+        .bind(job.id)
+        .bind(&job.worker)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Keeps one recognised page; false when the job is no longer this worker's.
+    pub async fn save_page(
+        &self,
+        job: &ClaimedJob,
+        page_index: u32,
+        page_json: &str,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO task_pages (task_id, page_index, page_json)
+             SELECT task_id, ?, ? FROM jobs WHERE id = ? AND lease_owner = ?
+             ON CONFLICT (task_id, page_index) DO UPDATE SET page_json = excluded.page_json",
+        )
+        .bind(page_index)
+        .bind(page_json)
+        .bind(job.id)
+        .bind(&job.worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// The pages recognised so far, in page order.
+    pub async fn saved_pages(&self, task_id: i64) -> StoreResult<Vec<(u32, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT page_index, page_json FROM task_pages WHERE task_id = ? ORDER BY page_index",
+        )
+        .bind(task_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Begins a worker's write, or None when the job was taken away from it.
@@ -219,6 +284,18 @@ impl Store {
     }
 }
 
+/// Drops a task's page progress (recognition finished or failed, or the task reprocessed).
+pub(super) async fn delete_pages(
+    tx: &mut Transaction<'static, Sqlite>,
+    task_id: i64,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM task_pages WHERE task_id = ?")
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// A worker's open write on a job it still holds, with the task's current status.
 struct Held {
     tx: Transaction<'static, Sqlite>,
@@ -241,12 +318,14 @@ impl Held {
         Ok(())
     }
 
-    /// Deletes the job (its task has reached a final pipeline status) and commits.
+    /// Deletes the job and its page progress (its task has reached a final pipeline status) and
+    /// commits.
     async fn finish(mut self) -> StoreResult<()> {
         sqlx::query("DELETE FROM jobs WHERE id = ?")
             .bind(self.job_id)
             .execute(&mut *self.tx)
             .await?;
+        delete_pages(&mut self.tx, self.task_id).await?;
         Ok(self.tx.commit().await?)
     }
 }

@@ -431,6 +431,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::jobs::delete_pages(&mut tx, id).await?;
         record_status(
             &mut tx,
             id,

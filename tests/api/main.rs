@@ -12,4 +12,5 @@ mod lists;
 mod openapi;
 mod process;
 mod reprocess;
+mod sandbox;
 mod understanding;

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use docket::app::{Docket, Settings};
+use docket::server::ServerLimits;
 use docket::store::IssuedCredentials;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -34,13 +35,19 @@ pub async fn start_with(workers: bool, configure: impl FnOnce(Settings) -> Setti
     let mut settings = Settings::new(dir.path()).allow_private_urls(true);
     settings.pipeline.poll_interval = Duration::from_millis(100);
     settings.pipeline.workers = 2;
+    // Documents are read by the real binary's sandboxed reader, as in `docket serve`.
+    settings.pipeline.sandbox.program = env!("CARGO_BIN_EXE_docket").into();
     let docket = Docket::open(configure(settings)).await.unwrap();
     let credentials = docket.bootstrap().await.unwrap().unwrap();
     let workers = workers.then(|| docket.start_workers());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = docket.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(docket::server::serve(
+        listener,
+        docket.router(),
+        ServerLimits::default(),
+        std::future::pending(),
+    ));
     let http = reqwest::Client::new();
     let token = request_token(
         &http,
