@@ -350,3 +350,82 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
         "Invoices (Portugal)"
     );
 }
+
+/// Sends SIGTERM and waits for the process to exit, failing if it does not within `bound`.
+fn terminate(server: &mut Server, bound: Duration) {
+    let pid = i32::try_from(server.child.id()).unwrap();
+    // SAFETY: kill(2) with a pid this test started and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + bound;
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "docket serve did not stop within {bound:?} of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_during_a_job_stop_promptly_and_fail_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileServer::start().await;
+    let http = reqwest::Client::new();
+    let port = free_port();
+    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Outlives deploys")]]);
+
+    let mut server = serve(dir.path(), port).await;
+    let lines = first_lines(&mut server.stdout, 2);
+    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
+    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let token = request_token(&http, &server.base, &client_id, &secret).await;
+    let url = files.add_gated("slow.pdf", pdf);
+    let id = http
+        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"context": {"url": url}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["taskId"]
+        .as_i64()
+        .unwrap();
+    // More deploys than a job's attempts, each while a worker is in the middle of the job.
+    for deploy in 1..=4 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while files.hits("slow.pdf:started") < deploy {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the job never started"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        terminate(&mut server, Duration::from_secs(10));
+        server = serve(dir.path(), port).await;
+    }
+    files.open_gate();
+    let done = wait_for_status(|| status(&http, &server.base, &token, id), &[3, 32, 35]).await;
+    assert_eq!(done["taskStatus"], 3, "{done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let output = docket()
+        .arg("serve")
+        .env("DOCKET_DATA_DIR", dir.path().join("data"))
+        .env("DOCKET_BIND", taken.local_addr().unwrap().to_string())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+    assert!(output.stdout.is_empty(), "credentials printed and lost");
+    assert!(
+        !dir.path().join("data").exists(),
+        "data created before the bind"
+    );
+}

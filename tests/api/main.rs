@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod catalog;
+mod connections;
 mod create;
 mod export;
 mod integration_status;
