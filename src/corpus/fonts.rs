@@ -113,7 +113,7 @@ impl Font {
 
     /// The font dictionary, declaring every width so that all readers lay text out exactly as
     /// `width` measured it, whatever Helvetica substitute they render with.
-    fn write(self, pdf: &mut Pdf, id: Ref) {
+    pub(crate) fn write(self, pdf: &mut Pdf, id: Ref) {
         pdf.type1_font(id)
             .base_font(self.base_font())
             .encoding_predefined(Name(b"WinAnsiEncoding"))

@@ -3,7 +3,7 @@
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{GrayImage, Luma};
-use pdf_writer::{Content, Filter, Pdf, Rect, Ref};
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref};
 
 use super::fonts::{text_pdf, Font, PAGE_HEIGHT};
 
@@ -88,6 +88,51 @@ pub fn operator_flood_pdf() -> Vec<u8> {
         .parent(tree)
         .contents(stream);
     pdf.stream(stream, &compressed).filter(Filter::FlateDecode);
+    pdf.finish()
+}
+
+/// A one-page PDF with a line of text over an image that declares 40 000 × 40 000 gray pixels
+/// (1.6 GB decoded) and carries a few bytes of them.
+pub fn huge_image_pdf() -> Vec<u8> {
+    const SIDE: i32 = 40_000;
+    let (catalog, tree, page, stream, image, font) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+        Ref::new(6),
+    );
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([page]).count(1);
+    let mut page_writer = pdf.page(page);
+    page_writer
+        .media_box(Rect::new(0.0, 0.0, 612.0, 792.0))
+        .parent(tree)
+        .contents(stream);
+    let mut resources = page_writer.resources();
+    resources.x_objects().pair(Name(b"Im0"), image);
+    resources.fonts().pair(Font::Regular.resource(), font);
+    resources.finish();
+    page_writer.finish();
+    let mut content = Content::new();
+    content
+        .save_state()
+        .transform([612.0, 0.0, 0.0, 792.0, 0.0, 0.0])
+        .x_object(Name(b"Im0"))
+        .restore_state()
+        .begin_text()
+        .set_font(Font::Regular.resource(), 12.0)
+        .next_line(72.0, 720.0)
+        .show(pdf_writer::Str(b"An enormous picture"))
+        .end_text();
+    pdf.stream(stream, &content.finish());
+    let mut xobject = pdf.image_xobject(image, &[0u8; 4096]);
+    xobject.width(SIDE).height(SIDE).color_space().device_gray();
+    xobject.bits_per_component(8);
+    xobject.finish();
+    Font::Regular.write(&mut pdf, font);
     pdf.finish()
 }
 

@@ -12,7 +12,7 @@ mod invoice;
 mod layout;
 mod scan;
 
-pub use hostile::{bomb_png, many_page_pdf, operator_flood_pdf};
+pub use hostile::{bomb_png, huge_image_pdf, many_page_pdf, operator_flood_pdf};
 pub use invoice::invoices;
 pub use layout::{invoice_pdf, ruled_text_table_pdf};
 pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png};

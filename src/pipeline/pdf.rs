@@ -245,6 +245,32 @@ impl<'a> Document<'a> {
         Ok(drawings)
     }
 
+    /// Refuses a page drawing an image of more than `max_pixels` pixels, read from the image's
+    /// header before anything decodes it (a small file can declare a 40 000 × 40 000 image).
+    pub fn check_images(&self, index: u32, max_pixels: u64) -> Result<(), PdfError> {
+        let page = self.page(index)?;
+        for object in page.objects().iter() {
+            let Some(image) = object.as_image_object() else {
+                continue;
+            };
+            let (Ok(width), Ok(height)) = (image.width(), image.height()) else {
+                continue;
+            };
+            let (width, height) = (
+                u64::from(width.unsigned_abs()),
+                u64::from(height.unsigned_abs()),
+            );
+            if width * height > max_pixels {
+                return Err(PdfError::Unreadable(format!(
+                    "page {} draws an image of {width}×{height} pixels; the limit is {} megapixels",
+                    index + 1,
+                    max_pixels / 1_000_000
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Renders the part of the page inside `region` (page points, top-left origin, widened by
     /// `margin` points) at `dpi`, into a bitmap of just that size.
     pub fn render_region(

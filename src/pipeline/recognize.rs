@@ -174,6 +174,9 @@ fn pdf_page(
 ) -> Result<RecognizedPage, Unreadable> {
     let unreadable = |e: pdf::PdfError| Unreadable(e.to_string());
     let page_number = index + 1;
+    document
+        .check_images(index, detect::MAX_IMAGE_PIXELS)
+        .map_err(unreadable)?;
     let text = document.page_text(index).map_err(unreadable)?;
     if has_usable_text(&text) {
         let mut codes = Vec::new();

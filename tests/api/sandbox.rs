@@ -62,6 +62,18 @@ async fn a_reader_past_its_memory_limit_dies_alone() {
 }
 
 #[tokio::test]
+async fn an_enormous_image_inside_a_pdf_is_refused_before_decoding() {
+    let server = start_with(true, |s| s).await;
+    let id = upload(&server, "huge.pdf", corpus::huge_image_pdf()).await;
+    server.wait_for(id, &[42]).await;
+    let reason = last_reason(&server, id).await;
+    assert!(
+        reason.contains("40000×40000") && reason.contains("megapixels"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
 async fn truncated_images_are_refused_in_pre_processing() {
     let server = start_with(true, |s| s).await;
     let whole = png(400, 300);
