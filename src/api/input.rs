@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use crate::domain::{IntegrationStatus, TaskStatus, Timestamp};
+use crate::domain::{ExternalId, IntegrationStatus, TaskStatus, Timestamp};
 use crate::store::{Page, TaskRef};
 
 /// The query string as (name, value) pairs, names compared case-insensitively.
@@ -64,7 +64,7 @@ impl Query {
     /// `taskId` and/or `externalId`; at least one is required.
     pub fn task_ref(&self) -> ApiResult<TaskRef> {
         let id = self.int("taskId")?;
-        let external = self.get("externalId").map(str::to_owned);
+        let external = self.get("externalId").map(ExternalId::parse).transpose()?;
         match (id, external) {
             (Some(id), Some(external)) => Ok(TaskRef::Both(id, external)),
             (Some(id), None) => Ok(TaskRef::Id(id)),

@@ -83,7 +83,7 @@ pub struct CreateTaskRequest {
     pub batch_id: Option<i64>,
     /// 1 = low (default), more than 1 = high.
     pub priority: Option<i64>,
-    /// Unique within the organisation.
+    /// Unique within the organisation. Trimmed; 1 to 256 characters, no control characters.
     pub external_id: Option<String>,
     /// `{"url": "https://..."}`: where docket downloads the document from.
     #[schema(value_type = Object)]
@@ -439,7 +439,7 @@ pub async fn status_list_paginated(
 pub struct TaskRefParams {
     /// docket's task id.
     taskId: Option<i64>,
-    /// The client's own id, unique in the organisation.
+    /// The client's own id, unique in the organisation; trimmed like at creation.
     externalId: Option<String>,
 }
 

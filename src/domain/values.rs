@@ -41,7 +41,9 @@ impl ExternalIntegrationStatus {
     }
 }
 
-/// A client's own identifier for a task, unique within its organisation.
+/// A client's own identifier for a task, unique within its organisation. Creation and every
+/// look-up parse it here, so `" X "` and `"X"` are the same id everywhere: trimmed, not empty,
+/// no control characters, at most 256 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalId(String);
 
@@ -49,8 +51,14 @@ impl ExternalId {
     pub const MAX_CHARS: usize = 256;
 
     pub fn parse(value: &str) -> Result<Self, Invalid> {
-        if value.trim().is_empty() {
+        let value = value.trim();
+        if value.is_empty() {
             return Err(Invalid("externalId must not be empty or whitespace".into()));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Invalid(
+                "externalId must not contain control characters".into(),
+            ));
         }
         if value.chars().count() > Self::MAX_CHARS {
             return Err(Invalid(format!(
@@ -202,6 +210,17 @@ mod tests {
         assert!(ExternalIntegrationStatus::parse(&"x".repeat(33)).is_err());
         assert!(ExternalIntegrationStatus::parse("   ").is_err());
         assert!(ExternalIntegrationStatus::parse("").is_err());
+    }
+
+    #[test]
+    fn external_ids_are_trimmed_and_bounded() {
+        assert_eq!(ExternalId::parse(" X\t").unwrap().as_str(), "X");
+        assert_eq!(ExternalId::parse("ext/1 ä").unwrap().as_str(), "ext/1 ä");
+        assert!(ExternalId::parse(&"é".repeat(256)).is_ok());
+        for bad in ["", "  ", "a\nb", "a\u{0}b", "a\u{7f}"] {
+            assert!(ExternalId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ExternalId::parse(&"x".repeat(257)).is_err());
     }
 
     #[test]

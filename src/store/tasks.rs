@@ -23,8 +23,8 @@ pub struct TaskResult {
 #[derive(Debug, Clone)]
 pub enum TaskRef {
     Id(i64),
-    External(String),
-    Both(i64, String),
+    External(ExternalId),
+    Both(i64, ExternalId),
 }
 
 impl TaskRef {
@@ -36,13 +36,13 @@ impl TaskRef {
             TaskRef::External(external) => {
                 query
                     .push(" AND external_id = ")
-                    .push_bind(external.clone());
+                    .push_bind(external.as_str().to_owned());
             }
             TaskRef::Both(id, external) => {
                 query.push(" AND id = ").push_bind(*id);
                 query
                     .push(" AND external_id = ")
-                    .push_bind(external.clone());
+                    .push_bind(external.as_str().to_owned());
             }
         }
     }

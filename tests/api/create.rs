@@ -261,3 +261,33 @@ async fn only_task_creation_takes_large_bodies() {
         .unwrap();
     assert_eq!(batch.status(), 413);
 }
+
+#[tokio::test]
+async fn external_ids_are_trimmed_and_looked_up_the_same_way() {
+    let server = start_with(false, |s| s).await;
+    let url = json!({"url": "https://example.com/a.pdf"});
+    let padded = server
+        .create_task(json!({"externalId": " X ", "context": url}))
+        .await;
+    assert_eq!(padded["externalId"], "X");
+    let duplicate = post_json(&server, &json!({"externalId": "X", "context": url})).await;
+    assert_eq!(duplicate.status(), 409, "a duplicate after trimming");
+    let found = server
+        .get_ok("/api/v1.0/external/sdtask/status?externalId=%20X%20")
+        .await;
+    assert_eq!(found["taskId"], padded["taskId"]);
+
+    let longest = "é".repeat(256);
+    let task = server
+        .create_task(json!({"externalId": longest, "context": url}))
+        .await;
+    assert_eq!(task["externalId"], longest.as_str());
+    for bad in ["a\nb", "tab\there", "bell\u{7}", &"x".repeat(257)] {
+        let response = post_json(&server, &json!({"externalId": bad, "context": url})).await;
+        assert_eq!(response.status(), 400, "{bad:?}");
+    }
+    let (status, _) = server
+        .get_json("/api/v1.0/external/sdtask/status?externalId=a%0Ab")
+        .await;
+    assert_eq!(status, 400, "look-ups refuse what creation refuses");
+}
