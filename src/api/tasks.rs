@@ -458,6 +458,7 @@ pub struct ListParams {
     integrationStatus: Option<Vec<i64>>,
     /// Repeatable.
     workspaceId: Option<Vec<i64>>,
+    /// Matched ignoring case (ASCII letters): `NEVER` finds `never`.
     externalIntegrationStatus: Option<String>,
     /// A property name (default `createdOn`); `-` in front sorts descending.
     sort: Option<String>,

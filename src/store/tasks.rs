@@ -346,9 +346,12 @@ impl Store {
             filter.workspace_ids.iter().copied(),
         );
         if let Some(status) = &filter.external_integration_status {
+            // Case-insensitive like SmartDocumentor's (SQL Server) filter: `NEVER` finds `never`.
+            // SQLite's NOCASE folds ASCII letters only.
             query
                 .push(" AND external_integration_status = ")
-                .push_bind(status.clone());
+                .push_bind(status.clone())
+                .push(" COLLATE NOCASE");
         }
         let direction = if filter.sort.descending {
             "DESC"
