@@ -22,28 +22,43 @@ pub struct WorkspaceResponse {
     pub workspace_name: String,
     pub workspace_description: Option<String>,
     pub is_default: bool,
-    /// What a task holds: `Document`, `Transcript` or `Image`.
-    pub task_type: String,
-    /// `Standard` for every docket workspace.
-    pub workspace_type: String,
-    /// The template's key, e.g. `InvoicesPortugal`.
-    pub template_type: String,
+    /// What a task holds: 10 Document, 20 Transcript, 30 Image.
+    pub task_type: i64,
+    /// `taskType` as text.
+    pub task_type_text: String,
+    /// 1 (Standard) for every docket workspace.
+    pub workspace_type: i64,
+    /// `workspaceType` as text.
+    pub workspace_type_text: String,
+    /// The template: 1 InvoicesPortugal, 2 InvoicesUniversal, 3 Receipts, 4 Layout,
+    /// 5 AIDocumentUnderstanding, 6 IdentificationDocument, 7 DocumentAnonymization,
+    /// 8 ImageAnonymization, 9 Transcripts, 10 Template.
+    pub template_type: i64,
+    /// `templateType` as text: the template's key, e.g. `InvoicesPortugal`.
+    pub template_type_text: String,
     /// The template's name, e.g. `Invoices (Portugal)`.
     pub workspace_template_name: String,
 }
 
+/// docket has one kind of workspace.
+const STANDARD_WORKSPACE: (i64, &str) = (1, "Standard");
+
 impl From<Workspace> for WorkspaceResponse {
     fn from(w: Workspace) -> Self {
         let template = WorkspaceTemplate::parse(&w.template).unwrap_or(WorkspaceTemplate::Layout);
+        let task_type = template.task_type();
         WorkspaceResponse {
             workspace_id: w.id,
             tenant_id: w.org_id,
             workspace_name: w.name,
             workspace_description: w.description,
             is_default: w.is_default,
-            task_type: template.task_type().to_owned(),
-            workspace_type: "Standard".to_owned(),
-            template_type: template.key().to_owned(),
+            task_type: task_type.code(),
+            task_type_text: task_type.name().to_owned(),
+            workspace_type: STANDARD_WORKSPACE.0,
+            workspace_type_text: STANDARD_WORKSPACE.1.to_owned(),
+            template_type: template.code(),
+            template_type_text: template.key().to_owned(),
             workspace_template_name: template.display_name().to_owned(),
         }
     }

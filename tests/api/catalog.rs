@@ -41,13 +41,16 @@ async fn workspaces_list_the_organisations_own() {
         json!([
             {
                 "workspaceId": 1, "tenantId": org, "workspaceName": "Default", "workspaceDescription": null,
-                "isDefault": true, "taskType": "Document", "workspaceType": "Standard",
-                "templateType": "Layout", "workspaceTemplateName": "Layout"
+                "isDefault": true, "taskType": 10, "taskTypeText": "Document",
+                "workspaceType": 1, "workspaceTypeText": "Standard",
+                "templateType": 4, "templateTypeText": "Layout", "workspaceTemplateName": "Layout"
             },
             {
                 "workspaceId": 2, "tenantId": org, "workspaceName": "Faturas", "workspaceDescription": "PT invoices",
-                "isDefault": false, "taskType": "Document", "workspaceType": "Standard",
-                "templateType": "InvoicesPortugal", "workspaceTemplateName": "Invoices (Portugal)"
+                "isDefault": false, "taskType": 10, "taskTypeText": "Document",
+                "workspaceType": 1, "workspaceTypeText": "Standard",
+                "templateType": 1, "templateTypeText": "InvoicesPortugal",
+                "workspaceTemplateName": "Invoices (Portugal)"
             }
         ])
     );
