@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::input::{json_body, Query};
+use super::input::{int_or_string, json_body, Query};
 use super::{AppState, Paginated};
 use crate::domain::values::display_name;
 use crate::domain::{Timestamp, WorkspaceTemplate};
@@ -113,6 +113,7 @@ pub struct CreateBatchRequest {
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The default workspace when absent.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub workspace_id: Option<i64>,
 }
 

@@ -14,7 +14,9 @@ use utoipa::ToSchema;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::input::{canonical_keys, from_json_value, json_body, parse_lenient, Query};
+use super::input::{
+    canonical_keys, from_json_value, int_or_string, json_body, parse_lenient, Query,
+};
 use super::{AppState, Paginated};
 use crate::domain::export::{average_confidence, chunks_from_recognition, ExportData};
 use crate::domain::text::PageText;
@@ -78,10 +80,13 @@ pub struct CreateTaskRequest {
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The organisation's default workspace when absent.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub workspace_id: Option<i64>,
     /// Must belong to the workspace.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub batch_id: Option<i64>,
     /// 1 = low (default), more than 1 = high.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub priority: Option<i64>,
     /// Unique within the organisation. Trimmed; 1 to 256 characters, no control characters.
     pub external_id: Option<String>,
@@ -204,12 +209,8 @@ async fn read_multipart(
             .iter()
             .find(|n| n.eq_ignore_ascii_case(&name))
             .copied();
+        // Integers stay text: the JSON body's rule reads them from strings.
         let value = match canonical {
-            Some("workspaceId" | "batchId" | "priority") => text
-                .trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| ApiError::BadRequest(format!("{name} must be an integer")))?,
             Some("context" | "taskAssignment" | "customFormValues" | "metadata") => {
                 parse_lenient(&text)?
             }
