@@ -86,6 +86,9 @@ pub struct BatchResponse {
     pub workspace_id: i64,
     pub display_name: String,
     pub description: Option<String>,
+    /// With seven fractional digits, as the docs show for batches.
+    #[serde(serialize_with = "Timestamp::serialize_fractional")]
+    #[schema(value_type = String, format = DateTime, example = "2022-03-16T16:59:55.1230000Z")]
     pub created_on: Timestamp,
     /// Every task of the batch, those in history included.
     pub total_tasks: i64,

@@ -172,11 +172,28 @@ impl Timestamp {
         )))
     }
 
+    fn datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
     pub fn to_api_string(self) -> String {
-        let dt = OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        dt.format(&format).unwrap_or_default()
+        self.datetime().format(&format).unwrap_or_default()
+    }
+
+    /// `2022-03-16T16:59:55.1230000Z`: .NET's seven fractional digits, as the docs show for
+    /// batches (docket keeps milliseconds, so the last four are zero).
+    pub fn to_api_string_fractional(self) -> String {
+        let format = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+        );
+        self.datetime().format(&format).unwrap_or_default()
+    }
+
+    /// For `#[serde(serialize_with = ...)]` where the docs show fractional seconds.
+    pub fn serialize_fractional<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_api_string_fractional())
     }
 }
 
@@ -239,6 +256,11 @@ mod tests {
         assert_eq!(
             Timestamp::parse("d", "2022-03-16").unwrap().to_api_string(),
             "2022-03-16T00:00:00Z"
+        );
+        let precise = Timestamp::parse("d", "2022-03-16T16:59:55.1234567Z").unwrap();
+        assert_eq!(
+            precise.to_api_string_fractional(),
+            "2022-03-16T16:59:55.1230000Z"
         );
         for bad in [
             "",
