@@ -5,6 +5,7 @@
 mod auth;
 mod catalog;
 mod error;
+mod files;
 mod input;
 mod tasks;
 
@@ -133,7 +134,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(tasks::restart_processing))
         .routes(routes!(tasks::export_data))
         .routes(routes!(tasks::export_data_by_query))
-        .routes(routes!(tasks::original_file))
+        .routes(routes!(files::original_file))
         .routes(routes!(tasks::status_history))
         .routes(routes!(catalog::current_workspaces))
         .routes(routes!(catalog::create_batch, catalog::get_batch))

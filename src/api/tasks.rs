@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -113,10 +112,11 @@ const CREATE_FIELDS: &[&str] = &[
     "metadata",
 ];
 
+/// An uploaded document. The part's Content-Type is not kept: only the type pre-processing
+/// detects from the bytes is ever served back.
 struct Upload {
     bytes: Bytes,
     file_name: Option<String>,
-    content_type: Option<String>,
 }
 
 /// Create a task from a document URL (JSON) or an uploaded file (multipart).
@@ -186,13 +186,8 @@ async fn read_multipart(
         let name = field.name().unwrap_or_default().to_owned();
         if name.eq_ignore_ascii_case("file") {
             let file_name = field.file_name().and_then(base_file_name);
-            let content_type = field.content_type().map(str::to_owned);
             let bytes = field.bytes().await.map_err(multipart_error)?;
-            upload = Some(Upload {
-                bytes,
-                file_name,
-                content_type,
-            });
+            upload = Some(Upload { bytes, file_name });
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
@@ -287,9 +282,7 @@ async fn new_task(
     let original = match upload {
         Some(upload) => Some(StoredFile {
             key: state.blobs.put(upload.bytes.to_vec()).await?,
-            media_type: upload
-                .content_type
-                .unwrap_or_else(|| "application/octet-stream".into()),
+            media_type: StoredFile::UNDETECTED.to_owned(),
             file_name: upload.file_name,
         }),
         None => None,
@@ -325,7 +318,7 @@ fn document_url(value: &str) -> ApiResult<String> {
     Ok(url.to_string())
 }
 
-fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
+pub(super) fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
     let id = raw
         .trim()
         .parse()
@@ -333,7 +326,7 @@ fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
     Ok(TaskRef::Id(id))
 }
 
-async fn find_task(state: &AppState, tenant: Tenant, task: &TaskRef) -> ApiResult<Task> {
+pub(super) async fn find_task(state: &AppState, tenant: Tenant, task: &TaskRef) -> ApiResult<Task> {
     state
         .store
         .task(tenant.org_id, task)
@@ -640,42 +633,6 @@ async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiR
         last_integrated_on: None,
         metadata: task.metadata,
     })
-}
-
-/// The task's original file, as downloaded or uploaded.
-#[utoipa::path(
-    get,
-    path = "/api/v1.0/external/sdtask/originalfile/{taskid}",
-    tag = "Tasks",
-    params(("taskid" = i64, Path, description = "Task id")),
-    responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such task, or no file kept yet"),
-    )
-)]
-pub async fn original_file(
-    tenant: Tenant,
-    State(state): State<AppState>,
-    Path(taskid): Path<String>,
-) -> ApiResult<Response> {
-    let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
-    let file = task.original.ok_or(ApiError::NotFound("original file"))?;
-    let bytes = state.blobs.get(&file.key).await?;
-    let name = file
-        .file_name
-        .unwrap_or_else(|| format!("task-{}", task.id));
-    let disposition = format!(
-        "inline; filename=\"{}\"",
-        name.replace(['"', '\\', '\r', '\n'], "_")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.media_type),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]

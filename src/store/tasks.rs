@@ -208,7 +208,7 @@ impl TryFrom<TaskRow> for Task {
             key,
             media_type: row
                 .original_media_type
-                .unwrap_or_else(|| "application/octet-stream".into()),
+                .unwrap_or_else(|| StoredFile::UNDETECTED.into()),
             file_name: row.original_file_name,
         });
         Ok(Task {

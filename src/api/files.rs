@@ -1,0 +1,102 @@
+//! A task's original file. It came from a client, so it is only ever served as a download of the
+//! type pre-processing detected, never rendered in docket's origin: an uploaded HTML page or SVG
+//! with a script must not run with access to anything.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::tasks::{find_task, path_task_id};
+use super::AppState;
+use crate::store::Task;
+
+/// The task's original file, as downloaded or uploaded.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/external/sdtask/originalfile/{taskid}",
+    tag = "Tasks",
+    params(("taskid" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The file as an attachment, typed as pre-processing detected it (application/octet-stream until then or when it is not a readable document)", content_type = "application/octet-stream"),
+        (status = 404, description = "No such task, or no file kept yet"),
+    )
+)]
+pub async fn original_file(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(taskid): Path<String>,
+) -> ApiResult<Response> {
+    let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
+    serve_original(&state, task).await
+}
+
+async fn serve_original(state: &AppState, task: Task) -> ApiResult<Response> {
+    let file = task.original.ok_or(ApiError::NotFound("original file"))?;
+    let bytes = state.blobs.get(&file.key).await?;
+    let name = file
+        .file_name
+        .unwrap_or_else(|| format!("task-{}", task.id));
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.media_type),
+            (header::CONTENT_DISPOSITION, attachment(&name)),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// RFC 5987 `attr-char`s stay as they are; everything else is percent-encoded.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// `Content-Disposition: attachment` naming the file twice (RFC 6266): a plain ASCII fallback
+/// with anything that could break the quoting replaced, and the exact UTF-8 name encoded.
+fn attachment(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if !matches!(c, '"' | '\\' | '%') => c,
+            _ => '_',
+        })
+        .collect();
+    let encoded = utf8_percent_encode(name, ATTR_CHAR);
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_names_cannot_break_out() {
+        assert_eq!(
+            attachment("a.pdf"),
+            "attachment; filename=\"a.pdf\"; filename*=UTF-8''a.pdf"
+        );
+        assert_eq!(
+            attachment("relatório \"1\";\\x%.pdf"),
+            "attachment; filename=\"relat_rio _1_;_x_.pdf\"; \
+             filename*=UTF-8''relat%C3%B3rio%20%221%22%3B%5Cx%25.pdf"
+        );
+    }
+}
