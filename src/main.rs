@@ -115,7 +115,7 @@ struct ServeArgs {
     /// Lifetime of bearer tokens, in seconds.
     #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl_seconds: i64,
-    /// Base URL for links docket hands out (default: from the request's Host header).
+    /// Base URL for links docket hands out, as clients reach docket (default: http://<bind>).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]
     public_url: Option<String>,
     /// PDFium shared library (installed by scripts/setup.sh).
@@ -279,7 +279,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.pipeline.workers = workers.max(1);
     }
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
-    settings.api.public_url = args.public_url;
+    settings.api.public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{}", args.bind));
     let docket = Docket::open(settings).await?;
     if let Some(issued) = docket.bootstrap().await? {
         print_credentials(&issued);

@@ -12,7 +12,6 @@ mod tasks;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -32,8 +31,9 @@ pub use error::ApiError;
 pub struct ApiConfig {
     pub token_ttl_seconds: i64,
     pub max_upload_bytes: usize,
-    /// Base of the URLs docket hands out (e.g. `originalFileUrl`); from the Host header if None.
-    pub public_url: Option<String>,
+    /// Base of the URLs docket hands out (e.g. `originalFileUrl`). Links come from configuration
+    /// only, never from request headers a client controls (Host, X-Forwarded-*).
+    pub public_url: String,
 }
 
 impl Default for ApiConfig {
@@ -41,7 +41,7 @@ impl Default for ApiConfig {
         ApiConfig {
             token_ttl_seconds: 3600,
             max_upload_bytes: 100 * 1024 * 1024,
-            public_url: None,
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -55,15 +55,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn base_url(&self, headers: &HeaderMap) -> String {
-        if let Some(url) = &self.config.public_url {
-            return url.trim_end_matches('/').to_owned();
-        }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
+    fn base_url(&self) -> &str {
+        self.config.public_url.trim_end_matches('/')
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -571,10 +571,9 @@ pub async fn export_data(
     tenant: Tenant,
     State(state): State<AppState>,
     Path(taskid): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<ExportData>> {
     let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
-    Ok(Json(build_export(&state, &headers, task).await?))
+    Ok(Json(build_export(&state, task).await?))
 }
 
 /// The same, naming the task by `taskId` or `externalId` in the query.
@@ -589,13 +588,12 @@ pub async fn export_data_by_query(
     tenant: Tenant,
     State(state): State<AppState>,
     query: Query,
-    headers: HeaderMap,
 ) -> ApiResult<Json<ExportData>> {
     let task = find_task(&state, tenant, &query.task_ref()?).await?;
-    Ok(Json(build_export(&state, &headers, task).await?))
+    Ok(Json(build_export(&state, task).await?))
 }
 
-async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiResult<ExportData> {
+async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
     let chunks = match state.store.task_result(task.id).await? {
         Some(result) => {
             let pages: Vec<PageText> =
@@ -609,7 +607,7 @@ async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiR
     let original_file_url = task.original.as_ref().map(|_| {
         format!(
             "{}/api/v1.0/external/sdtask/originalfile/{}",
-            state.base_url(headers),
+            state.base_url(),
             task.id
         )
     });

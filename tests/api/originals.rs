@@ -5,7 +5,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use crate::common::fixtures::{text_pdf, TextRun};
-use crate::common::server::{start, TestServer};
+use crate::common::server::{start, start_with, TestServer};
 
 const HOSTILE_SVG: &str =
     r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>"#;
@@ -86,4 +86,36 @@ async fn originals_are_served_as_their_detected_type_only() {
     let (headers, bytes) = original(&server, pdf).await;
     assert_download(&headers, "application/pdf", "doc.html");
     assert_eq!(bytes, pdf_bytes);
+}
+
+#[tokio::test]
+async fn links_come_from_configuration_not_from_the_host_header() {
+    let server = start_with(false, |s| s).await;
+    let id = upload(&server, "a.pdf", b"%PDF-".to_vec(), "application/pdf").await;
+    let path = format!("/api/v1.0/external/sdtask/GetExportData/{id}");
+    let export: Value = server
+        .get(&path)
+        .header("host", "evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = export["originalFileUrl"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{}/", server.base)), "{link}");
+
+    let configured = start_with(false, |mut s| {
+        s.api.public_url = "https://docs.example.com/docket/".into();
+        s
+    })
+    .await;
+    let id = upload(&configured, "a.pdf", b"%PDF-".to_vec(), "application/pdf").await;
+    let export = configured.export(id).await;
+    let link = export["originalFileUrl"].as_str().unwrap();
+    assert!(
+        link.starts_with("https://docs.example.com/docket/api/"),
+        "{link}"
+    );
 }

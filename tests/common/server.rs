@@ -31,14 +31,15 @@ pub async fn start() -> TestServer {
 
 pub async fn start_with(workers: bool, configure: impl FnOnce(Settings) -> Settings) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut settings = Settings::new(dir.path()).allow_private_urls(true);
     settings.pipeline.poll_interval = Duration::from_millis(100);
     settings.pipeline.workers = 2;
+    settings.api.public_url = base.clone();
     let docket = Docket::open(configure(settings)).await.unwrap();
     let credentials = docket.bootstrap().await.unwrap().unwrap();
     let workers = workers.then(|| docket.start_workers());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let router = docket.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let http = reqwest::Client::new();
