@@ -118,6 +118,9 @@ struct ServeArgs {
     /// Base URL for links docket hands out, as clients reach docket (default: http://<bind>).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Days a signed `originalFileUrl` link works.
+    #[arg(long, env = "DOCKET_LINK_TTL_DAYS", default_value_t = 180, value_parser = clap::value_parser!(i64).range(1..=3650))]
+    link_ttl_days: i64,
     /// PDFium shared library (installed by scripts/setup.sh).
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
@@ -279,6 +282,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.pipeline.workers = workers.max(1);
     }
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
+    settings.api.link_ttl_days = args.link_ttl_days;
     settings.api.public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{}", args.bind));

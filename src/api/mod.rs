@@ -26,6 +26,7 @@ use crate::store::blobs::BlobStore;
 use crate::store::{Listed, Page, Store};
 
 pub use error::ApiError;
+pub use files::FileLinks;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -34,6 +35,8 @@ pub struct ApiConfig {
     /// Base of the URLs docket hands out (e.g. `originalFileUrl`). Links come from configuration
     /// only, never from request headers a client controls (Host, X-Forwarded-*).
     pub public_url: String,
+    /// How long a signed `originalFileUrl` works.
+    pub link_ttl_days: i64,
 }
 
 impl Default for ApiConfig {
@@ -42,6 +45,7 @@ impl Default for ApiConfig {
             token_ttl_seconds: 3600,
             max_upload_bytes: 100 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            link_ttl_days: 180,
         }
     }
 }
@@ -52,6 +56,7 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub pipeline: Pipeline,
     pub config: Arc<ApiConfig>,
+    pub links: FileLinks,
 }
 
 impl AppState {
@@ -128,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(tasks::export_data))
         .routes(routes!(tasks::export_data_by_query))
         .routes(routes!(files::original_file))
+        .routes(routes!(files::signed_original_file))
         .routes(routes!(tasks::status_history))
         .routes(routes!(catalog::current_workspaces))
         .routes(routes!(catalog::create_batch, catalog::get_batch))

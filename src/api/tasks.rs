@@ -604,13 +604,14 @@ async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
         }
         None => Vec::new(),
     };
-    let original_file_url = task.original.as_ref().map(|_| {
-        format!(
-            "{}/api/v1.0/external/sdtask/originalfile/{}",
-            state.base_url(),
-            task.id
-        )
-    });
+    let original_file_url = match task.original {
+        Some(_) => Some(
+            state
+                .links
+                .url(state.base_url(), task.id, Timestamp::now())?,
+        ),
+        None => None,
+    };
     Ok(ExportData {
         task_id: task.id,
         original_file_url,

@@ -1,8 +1,13 @@
 //! `originalfile/{id}`: the original comes back as a download of its detected type, never as
 //! something a browser would render in docket's origin.
 
+use std::path::PathBuf;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use sha2::Sha256;
 
 use crate::common::fixtures::{text_pdf, TextRun};
 use crate::common::server::{start, start_with, TestServer};
@@ -115,7 +120,81 @@ async fn links_come_from_configuration_not_from_the_host_header() {
     let export = configured.export(id).await;
     let link = export["originalFileUrl"].as_str().unwrap();
     assert!(
-        link.starts_with("https://docs.example.com/docket/api/"),
+        link.starts_with("https://docs.example.com/docket/files/original/"),
         "{link}"
     );
+}
+
+/// What a link for `task_id` expiring at `expires` looks like, signed with the data dir's key.
+fn signed_path(data_dir: &std::path::Path, task_id: i64, expires: i64) -> String {
+    let key = std::fs::read(data_dir.join("link.key")).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("original-file:{task_id}:{expires}").as_bytes());
+    let signature =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("/files/original/{task_id}?expires={expires}&signature={signature}")
+}
+
+#[tokio::test]
+async fn signed_links_work_without_a_token_until_they_expire() {
+    let mut data_dir = PathBuf::new();
+    let server = start_with(false, |s| {
+        data_dir = s.data_dir.clone();
+        s
+    })
+    .await;
+    let id = upload(&server, "a.pdf", b"%PDF-1.4 x".to_vec(), "application/pdf").await;
+    let link = server.export(id).await["originalFileUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anonymous = |url: String| {
+        let request = server.http.get(url);
+        async move { request.send().await.unwrap() }
+    };
+    let response = anonymous(link.clone()).await;
+    assert_eq!(response.status(), 200);
+    assert_download(response.headers(), "application/octet-stream", "a.pdf");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"%PDF-1.4 x");
+
+    // 180 days by default.
+    let expires: i64 = link.split("expires=").nth(1).unwrap()[..10]
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((expires - now - 180 * 86_400).abs() < 60, "{expires}");
+    assert_eq!(link, server.url(&signed_path(&data_dir, id, expires)));
+
+    let signature = link.split("signature=").nth(1).unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    for (tampered, why) in [
+        (link.replace(&format!("/{id}?"), "/999?"), "another task"),
+        (link.replace("expires=", "expires=1"), "a later expiry"),
+        (
+            link.replace("signature=", &format!("signature={flipped}")),
+            "another signature",
+        ),
+        (link.split('&').next().unwrap().to_owned(), "no signature"),
+        (server.url(&format!("/files/original/{id}")), "nothing"),
+        (server.url(&signed_path(&data_dir, id, now - 10)), "expired"),
+    ] {
+        let response = anonymous(tampered).await;
+        assert_eq!(response.status(), 403, "{why}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{why}"
+        );
+    }
+
+    // The file gone: 404, by link and by token alike.
+    std::fs::remove_dir_all(data_dir.join("files")).unwrap();
+    assert_eq!(anonymous(link).await.status(), 404);
+    let (status, _) = server
+        .get_json(&format!("/api/v1.0/external/sdtask/originalfile/{id}"))
+        .await;
+    assert_eq!(status, 404);
 }
