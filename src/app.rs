@@ -1,11 +1,17 @@
 //! Wiring: opens the data directory (SQLite database and file store), builds the pipeline and
 //! the router. Used by `docket serve` and by the integration tests alike.
 
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{self, ApiConfig, AppState};
+use anyhow::Context;
+use rand::RngCore;
+
+use crate::api::{self, ApiConfig, AppState, FileLinks};
 use crate::pipeline::fetch::FetchPolicy;
 use crate::pipeline::{pdf, Pipeline, PipelineConfig, Workers};
 use crate::store::blobs::BlobStore;
@@ -52,6 +58,35 @@ impl Settings {
     }
 }
 
+/// The key that signs file links: 32 random bytes made on first start, readable by docket's
+/// user only. Deleting the file invalidates every link handed out.
+fn link_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join("link.key");
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            file.write_all(&key)?;
+            file.sync_all()?;
+            return Ok(key);
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    bytes.try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not a 32-byte key; delete it to make a new one (links handed out stop working)",
+            path.display()
+        )
+    })
+}
+
 pub const DEFAULT_PDFIUM_LIBRARY: &str = "/usr/local/lib/docket/libpdfium.so";
 
 /// An opened docket: store, files and pipeline, ready to serve.
@@ -68,12 +103,14 @@ impl Docket {
         let store = Store::open(&settings.data_dir.join("docket.db")).await?;
         let blobs = BlobStore::local(&settings.data_dir.join("files"))?;
         let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;
+        let links = FileLinks::new(link_key(&settings.data_dir)?, settings.api.link_ttl_days);
         Ok(Docket {
             state: AppState {
                 store,
                 blobs,
                 pipeline,
                 config: Arc::new(settings.api),
+                links,
             },
         })
     }
@@ -101,5 +138,26 @@ impl Docket {
 
     pub fn router(&self) -> axum::Router {
         api::router(self.state.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_link_key_is_made_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = link_key(dir.path()).unwrap();
+        assert_eq!(link_key(dir.path()).unwrap(), key, "kept across starts");
+        let mode = std::fs::metadata(dir.path().join("link.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(dir.path().join("link.key"), b"short").unwrap();
+        assert!(link_key(dir.path()).is_err());
     }
 }

@@ -143,9 +143,12 @@ struct ServeArgs {
     /// Lifetime of bearer tokens, in seconds.
     #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl_seconds: i64,
-    /// Base URL for links docket hands out (default: from the request's Host header).
+    /// Base URL for links docket hands out, as clients reach docket (default: http://<bind>).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Days a signed `originalFileUrl` link works.
+    #[arg(long, env = "DOCKET_LINK_TTL_DAYS", default_value_t = 180, value_parser = clap::value_parser!(i64).range(1..=3650))]
+    link_ttl_days: i64,
     /// PDFium shared library (installed by scripts/setup.sh).
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
@@ -349,7 +352,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings.pipeline.workers = workers.max(1);
     }
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
-    settings.api.public_url = args.public_url;
+    settings.api.link_ttl_days = args.link_ttl_days;
+    settings.api.public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{}", args.bind));
     let limits = ServerLimits {
         max_connections: args.max_connections as usize,
         header_timeout: Duration::from_secs(args.header_timeout_seconds),

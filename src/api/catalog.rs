@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::input::{json_body, Query};
+use super::input::{int_or_string, json_body, Query};
 use super::{AppState, Paginated};
 use crate::domain::values::display_name;
 use crate::domain::{Timestamp, WorkspaceTemplate};
@@ -22,28 +22,43 @@ pub struct WorkspaceResponse {
     pub workspace_name: String,
     pub workspace_description: Option<String>,
     pub is_default: bool,
-    /// What a task holds: `Document`, `Transcript` or `Image`.
-    pub task_type: String,
-    /// `Standard` for every docket workspace.
-    pub workspace_type: String,
-    /// The template's key, e.g. `InvoicesPortugal`.
-    pub template_type: String,
+    /// What a task holds: 10 Document, 20 Transcript, 30 Image.
+    pub task_type: i64,
+    /// `taskType` as text.
+    pub task_type_text: String,
+    /// 1 (Standard) for every docket workspace.
+    pub workspace_type: i64,
+    /// `workspaceType` as text.
+    pub workspace_type_text: String,
+    /// The template: 1 InvoicesPortugal, 2 InvoicesUniversal, 3 Receipts, 4 Layout,
+    /// 5 AIDocumentUnderstanding, 6 IdentificationDocument, 7 DocumentAnonymization,
+    /// 8 ImageAnonymization, 9 Transcripts, 10 Template.
+    pub template_type: i64,
+    /// `templateType` as text: the template's key, e.g. `InvoicesPortugal`.
+    pub template_type_text: String,
     /// The template's name, e.g. `Invoices (Portugal)`.
     pub workspace_template_name: String,
 }
 
+/// docket has one kind of workspace.
+const STANDARD_WORKSPACE: (i64, &str) = (1, "Standard");
+
 impl From<Workspace> for WorkspaceResponse {
     fn from(w: Workspace) -> Self {
         let template = WorkspaceTemplate::parse(&w.template).unwrap_or(WorkspaceTemplate::Layout);
+        let task_type = template.task_type();
         WorkspaceResponse {
             workspace_id: w.id,
             tenant_id: w.org_id,
             workspace_name: w.name,
             workspace_description: w.description,
             is_default: w.is_default,
-            task_type: template.task_type().to_owned(),
-            workspace_type: "Standard".to_owned(),
-            template_type: template.key().to_owned(),
+            task_type: task_type.code(),
+            task_type_text: task_type.name().to_owned(),
+            workspace_type: STANDARD_WORKSPACE.0,
+            workspace_type_text: STANDARD_WORKSPACE.1.to_owned(),
+            template_type: template.code(),
+            template_type_text: template.key().to_owned(),
             workspace_template_name: template.display_name().to_owned(),
         }
     }
@@ -71,6 +86,9 @@ pub struct BatchResponse {
     pub workspace_id: i64,
     pub display_name: String,
     pub description: Option<String>,
+    /// With seven fractional digits, as the docs show for batches.
+    #[serde(serialize_with = "Timestamp::serialize_fractional")]
+    #[schema(value_type = String, format = DateTime, example = "2022-03-16T16:59:55.1230000Z")]
     pub created_on: Timestamp,
     /// Every task of the batch, those in history included.
     pub total_tasks: i64,
@@ -98,6 +116,7 @@ pub struct CreateBatchRequest {
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The default workspace when absent.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub workspace_id: Option<i64>,
 }
 

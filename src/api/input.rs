@@ -4,11 +4,12 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use crate::domain::{IntegrationStatus, TaskStatus, Timestamp};
+use crate::domain::{ExternalId, IntegrationStatus, TaskStatus, Timestamp};
 use crate::store::{Page, TaskRef};
 
 /// The query string as (name, value) pairs, names compared case-insensitively.
@@ -64,7 +65,7 @@ impl Query {
     /// `taskId` and/or `externalId`; at least one is required.
     pub fn task_ref(&self) -> ApiResult<TaskRef> {
         let id = self.int("taskId")?;
-        let external = self.get("externalId").map(str::to_owned);
+        let external = self.get("externalId").map(ExternalId::parse).transpose()?;
         match (id, external) {
             (Some(id), Some(external)) => Ok(TaskRef::Both(id, external)),
             (Some(id), None) => Ok(TaskRef::Id(id)),
@@ -173,6 +174,22 @@ fn parse_int(name: &str, value: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::BadRequest(format!("{name} must be an integer, not {value:?}")))
 }
 
+/// For `#[serde(default, deserialize_with = "int_or_string")]` on every integer of a JSON body:
+/// a number, or a string holding one (`"workspaceId": "2"`), as ASP.NET's web defaults read
+/// them. Anything else, a non-numeric string included, is refused.
+pub fn int_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let value = Value::deserialize(d)?;
+    let parsed = match &value {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    parsed
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected an integer, not {value}")))
+}
+
 /// Parses a JSON body leniently (see the module doc) into `T`, whose camelCase property names
 /// are listed in `names` so that any-case spellings map to them.
 pub fn json_body<T: DeserializeOwned>(bytes: &[u8], names: &[&str]) -> ApiResult<T> {
@@ -276,6 +293,23 @@ mod tests {
             strip_trailing_commas("{\"a\": \"q\\\",\",}"),
             "{\"a\": \"q\\\",\"}"
         );
+    }
+
+    #[test]
+    fn integers_may_come_as_strings() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default, deserialize_with = "int_or_string")]
+            n: Option<i64>,
+        }
+        let n = |json: &str| json_body::<Body>(json.as_bytes(), &["n"]).map(|b| b.n);
+        assert_eq!(n(r#"{"n": 2}"#).unwrap(), Some(2));
+        assert_eq!(n(r#"{"n": " -3 "}"#).unwrap(), Some(-3));
+        assert_eq!(n(r#"{"n": null}"#).unwrap(), None);
+        assert_eq!(n("{}").unwrap(), None);
+        for bad in [r#""two""#, r#""""#, "1.5", "true", "[1]", r#""1e3""#] {
+            assert!(n(&format!(r#"{{"n": {bad}}}"#)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,13 +5,13 @@
 mod auth;
 mod catalog;
 mod error;
+mod files;
 mod input;
 mod tasks;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -26,13 +26,17 @@ use crate::store::blobs::BlobStore;
 use crate::store::{Listed, Page, Store};
 
 pub use error::ApiError;
+pub use files::FileLinks;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub token_ttl_seconds: i64,
     pub max_upload_bytes: usize,
-    /// Base of the URLs docket hands out (e.g. `originalFileUrl`); from the Host header if None.
-    pub public_url: Option<String>,
+    /// Base of the URLs docket hands out (e.g. `originalFileUrl`). Links come from configuration
+    /// only, never from request headers a client controls (Host, X-Forwarded-*).
+    pub public_url: String,
+    /// How long a signed `originalFileUrl` works.
+    pub link_ttl_days: i64,
 }
 
 impl Default for ApiConfig {
@@ -40,7 +44,8 @@ impl Default for ApiConfig {
         ApiConfig {
             token_ttl_seconds: 3600,
             max_upload_bytes: 100 * 1024 * 1024,
-            public_url: None,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            link_ttl_days: 180,
         }
     }
 }
@@ -51,18 +56,12 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub pipeline: Pipeline,
     pub config: Arc<ApiConfig>,
+    pub links: FileLinks,
 }
 
 impl AppState {
-    fn base_url(&self, headers: &HeaderMap) -> String {
-        if let Some(url) = &self.config.public_url {
-            return url.trim_end_matches('/').to_owned();
-        }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
+    fn base_url(&self) -> &str {
+        self.config.public_url.trim_end_matches('/')
     }
 }
 
@@ -133,7 +132,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(tasks::restart_processing))
         .routes(routes!(tasks::export_data))
         .routes(routes!(tasks::export_data_by_query))
-        .routes(routes!(tasks::original_file))
+        .routes(routes!(files::original_file))
+        .routes(routes!(files::signed_original_file))
         .routes(routes!(tasks::status_history))
         .routes(routes!(catalog::current_workspaces))
         .routes(routes!(catalog::create_batch, catalog::get_batch))

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,7 +13,9 @@ use utoipa::ToSchema;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::input::{canonical_keys, from_json_value, json_body, parse_lenient, Query};
+use super::input::{
+    canonical_keys, from_json_value, int_or_string, json_body, parse_lenient, Query,
+};
 use super::{AppState, Paginated};
 use crate::domain::export::{average_confidence, chunks_from_recognition, ExportData};
 use crate::domain::text::PageText;
@@ -78,12 +79,15 @@ pub struct CreateTaskRequest {
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The organisation's default workspace when absent.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub workspace_id: Option<i64>,
     /// Must belong to the workspace.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub batch_id: Option<i64>,
     /// 1 = low (default), more than 1 = high.
+    #[serde(default, deserialize_with = "int_or_string")]
     pub priority: Option<i64>,
-    /// Unique within the organisation.
+    /// Unique within the organisation. Trimmed; 1 to 256 characters, no control characters.
     pub external_id: Option<String>,
     /// `{"url": "https://..."}`: where docket downloads the document from.
     #[schema(value_type = Object)]
@@ -108,10 +112,11 @@ const CREATE_FIELDS: &[&str] = &[
     "metadata",
 ];
 
+/// An uploaded document. The part's Content-Type is not kept: only the type pre-processing
+/// detects from the bytes is ever served back.
 struct Upload {
     bytes: Bytes,
     file_name: Option<String>,
-    content_type: Option<String>,
 }
 
 /// Create a task from a document URL (JSON) or an uploaded file (multipart).
@@ -181,13 +186,8 @@ async fn read_multipart(
         let name = field.name().unwrap_or_default().to_owned();
         if name.eq_ignore_ascii_case("file") {
             let file_name = field.file_name().and_then(base_file_name);
-            let content_type = field.content_type().map(str::to_owned);
             let bytes = field.bytes().await.map_err(multipart_error)?;
-            upload = Some(Upload {
-                bytes,
-                file_name,
-                content_type,
-            });
+            upload = Some(Upload { bytes, file_name });
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
@@ -204,12 +204,8 @@ async fn read_multipart(
             .iter()
             .find(|n| n.eq_ignore_ascii_case(&name))
             .copied();
+        // Integers stay text: the JSON body's rule reads them from strings.
         let value = match canonical {
-            Some("workspaceId" | "batchId" | "priority") => text
-                .trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| ApiError::BadRequest(format!("{name} must be an integer")))?,
             Some("context" | "taskAssignment" | "customFormValues" | "metadata") => {
                 parse_lenient(&text)?
             }
@@ -286,9 +282,7 @@ async fn new_task(
     let original = match upload {
         Some(upload) => Some(StoredFile {
             key: state.blobs.put(upload.bytes.to_vec()).await?,
-            media_type: upload
-                .content_type
-                .unwrap_or_else(|| "application/octet-stream".into()),
+            media_type: StoredFile::UNDETECTED.to_owned(),
             file_name: upload.file_name,
         }),
         None => None,
@@ -324,7 +318,7 @@ fn document_url(value: &str) -> ApiResult<String> {
     Ok(url.to_string())
 }
 
-fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
+pub(super) fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
     let id = raw
         .trim()
         .parse()
@@ -332,7 +326,7 @@ fn path_task_id(raw: &str) -> ApiResult<TaskRef> {
     Ok(TaskRef::Id(id))
 }
 
-async fn find_task(state: &AppState, tenant: Tenant, task: &TaskRef) -> ApiResult<Task> {
+pub(super) async fn find_task(state: &AppState, tenant: Tenant, task: &TaskRef) -> ApiResult<Task> {
     state
         .store
         .task(tenant.org_id, task)
@@ -439,7 +433,7 @@ pub async fn status_list_paginated(
 pub struct TaskRefParams {
     /// docket's task id.
     taskId: Option<i64>,
-    /// The client's own id, unique in the organisation.
+    /// The client's own id, unique in the organisation; trimmed like at creation.
     externalId: Option<String>,
 }
 
@@ -458,6 +452,7 @@ pub struct ListParams {
     integrationStatus: Option<Vec<i64>>,
     /// Repeatable.
     workspaceId: Option<Vec<i64>>,
+    /// Matched ignoring case (ASCII letters): `NEVER` finds `never`.
     externalIntegrationStatus: Option<String>,
     /// A property name (default `createdOn`); `-` in front sorts descending.
     sort: Option<String>,
@@ -576,10 +571,9 @@ pub async fn export_data(
     tenant: Tenant,
     State(state): State<AppState>,
     Path(taskid): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<ExportData>> {
     let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
-    Ok(Json(build_export(&state, &headers, task).await?))
+    Ok(Json(build_export(&state, task).await?))
 }
 
 /// The same, naming the task by `taskId` or `externalId` in the query.
@@ -594,13 +588,12 @@ pub async fn export_data_by_query(
     tenant: Tenant,
     State(state): State<AppState>,
     query: Query,
-    headers: HeaderMap,
 ) -> ApiResult<Json<ExportData>> {
     let task = find_task(&state, tenant, &query.task_ref()?).await?;
-    Ok(Json(build_export(&state, &headers, task).await?))
+    Ok(Json(build_export(&state, task).await?))
 }
 
-async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiResult<ExportData> {
+async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
     let chunks = match state.store.task_result(task.id).await? {
         Some(result) => {
             let pages: Vec<PageText> =
@@ -611,13 +604,14 @@ async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiR
         }
         None => Vec::new(),
     };
-    let original_file_url = task.original.as_ref().map(|_| {
-        format!(
-            "{}/api/v1.0/external/sdtask/originalfile/{}",
-            state.base_url(headers),
-            task.id
-        )
-    });
+    let original_file_url = match task.original {
+        Some(_) => Some(
+            state
+                .links
+                .url(state.base_url(), task.id, Timestamp::now())?,
+        ),
+        None => None,
+    };
     Ok(ExportData {
         task_id: task.id,
         original_file_url,
@@ -638,42 +632,6 @@ async fn build_export(state: &AppState, headers: &HeaderMap, task: Task) -> ApiR
         last_integrated_on: None,
         metadata: task.metadata,
     })
-}
-
-/// The task's original file, as downloaded or uploaded.
-#[utoipa::path(
-    get,
-    path = "/api/v1.0/external/sdtask/originalfile/{taskid}",
-    tag = "Tasks",
-    params(("taskid" = i64, Path, description = "Task id")),
-    responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream"),
-        (status = 404, description = "No such task, or no file kept yet"),
-    )
-)]
-pub async fn original_file(
-    tenant: Tenant,
-    State(state): State<AppState>,
-    Path(taskid): Path<String>,
-) -> ApiResult<Response> {
-    let task = find_task(&state, tenant, &path_task_id(&taskid)?).await?;
-    let file = task.original.ok_or(ApiError::NotFound("original file"))?;
-    let bytes = state.blobs.get(&file.key).await?;
-    let name = file
-        .file_name
-        .unwrap_or_else(|| format!("task-{}", task.id));
-    let disposition = format!(
-        "inline; filename=\"{}\"",
-        name.replace(['"', '\\', '\r', '\n'], "_")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.media_type),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -41,7 +41,9 @@ impl ExternalIntegrationStatus {
     }
 }
 
-/// A client's own identifier for a task, unique within its organisation.
+/// A client's own identifier for a task, unique within its organisation. Creation and every
+/// look-up parse it here, so `" X "` and `"X"` are the same id everywhere: trimmed, not empty,
+/// no control characters, at most 256 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalId(String);
 
@@ -49,8 +51,14 @@ impl ExternalId {
     pub const MAX_CHARS: usize = 256;
 
     pub fn parse(value: &str) -> Result<Self, Invalid> {
-        if value.trim().is_empty() {
+        let value = value.trim();
+        if value.is_empty() {
             return Err(Invalid("externalId must not be empty or whitespace".into()));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Invalid(
+                "externalId must not contain control characters".into(),
+            ));
         }
         if value.chars().count() > Self::MAX_CHARS {
             return Err(Invalid(format!(
@@ -164,11 +172,28 @@ impl Timestamp {
         )))
     }
 
+    fn datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
     pub fn to_api_string(self) -> String {
-        let dt = OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        dt.format(&format).unwrap_or_default()
+        self.datetime().format(&format).unwrap_or_default()
+    }
+
+    /// `2022-03-16T16:59:55.1230000Z`: .NET's seven fractional digits, as the docs show for
+    /// batches (docket keeps milliseconds, so the last four are zero).
+    pub fn to_api_string_fractional(self) -> String {
+        let format = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+        );
+        self.datetime().format(&format).unwrap_or_default()
+    }
+
+    /// For `#[serde(serialize_with = ...)]` where the docs show fractional seconds.
+    pub fn serialize_fractional<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_api_string_fractional())
     }
 }
 
@@ -205,6 +230,17 @@ mod tests {
     }
 
     #[test]
+    fn external_ids_are_trimmed_and_bounded() {
+        assert_eq!(ExternalId::parse(" X\t").unwrap().as_str(), "X");
+        assert_eq!(ExternalId::parse("ext/1 ä").unwrap().as_str(), "ext/1 ä");
+        assert!(ExternalId::parse(&"é".repeat(256)).is_ok());
+        for bad in ["", "  ", "a\nb", "a\u{0}b", "a\u{7f}"] {
+            assert!(ExternalId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ExternalId::parse(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
     fn timestamps_parse_many_forms_and_print_one() {
         let expected = "2022-03-16T16:59:55Z";
         for input in [
@@ -220,6 +256,11 @@ mod tests {
         assert_eq!(
             Timestamp::parse("d", "2022-03-16").unwrap().to_api_string(),
             "2022-03-16T00:00:00Z"
+        );
+        let precise = Timestamp::parse("d", "2022-03-16T16:59:55.1234567Z").unwrap();
+        assert_eq!(
+            precise.to_api_string_fractional(),
+            "2022-03-16T16:59:55.1230000Z"
         );
         for bad in [
             "",

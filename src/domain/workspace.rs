@@ -14,6 +14,33 @@ pub fn valid_languages(languages: &str) -> bool {
         })
 }
 
+/// What a task holds, returned as `taskType` (code) and `taskTypeText` (name). The docs show
+/// codes (`"taskType": 10`) without a table: these are docket's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskType {
+    Document,
+    Transcript,
+    Image,
+}
+
+impl TaskType {
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Document => 10,
+            Self::Transcript => 20,
+            Self::Image => 30,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Document => "Document",
+            Self::Transcript => "Transcript",
+            Self::Image => "Image",
+        }
+    }
+}
+
 /// The documented SmartDocumentor templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkspaceTemplate {
@@ -75,12 +102,21 @@ impl WorkspaceTemplate {
         }
     }
 
-    /// `taskType`: what a task of this workspace holds.
-    pub fn task_type(self) -> &'static str {
+    /// `templateType`: the template's code, its place in the documented list (docket's choice).
+    pub fn code(self) -> i64 {
+        let index = Self::ALL
+            .iter()
+            .position(|t| *t == self)
+            .unwrap_or_default();
+        index as i64 + 1
+    }
+
+    /// What a task of this workspace holds.
+    pub fn task_type(self) -> TaskType {
         match self {
-            Self::Transcripts => "Transcript",
-            Self::ImageAnonymization => "Image",
-            _ => "Document",
+            Self::Transcripts => TaskType::Transcript,
+            Self::ImageAnonymization => TaskType::Image,
+            _ => TaskType::Document,
         }
     }
 
@@ -115,8 +151,9 @@ mod tests {
         assert_eq!(WorkspaceTemplate::parse("nope"), None);
         assert!(valid_languages("por+eng") && valid_languages("chi_sim"));
         assert!(!valid_languages("") && !valid_languages("por+") && !valid_languages("../x"));
-        for t in WorkspaceTemplate::ALL {
+        for (i, t) in WorkspaceTemplate::ALL.iter().enumerate() {
             assert_eq!(WorkspaceTemplate::parse(t.key()), Some(*t));
+            assert_eq!(t.code(), i as i64 + 1);
         }
     }
 }

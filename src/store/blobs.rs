@@ -38,7 +38,17 @@ impl BlobStore {
     }
 
     pub async fn get(&self, key: &str) -> anyhow::Result<Vec<u8>> {
-        let result = self.inner.get(&Self::location(key)).await?;
-        Ok(result.bytes().await?.to_vec())
+        self.find(key)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("stored file {key} is missing"))
+    }
+
+    /// None when no file has this key (e.g. it was removed from the store).
+    pub async fn find(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        match self.inner.get(&Self::location(key)).await {
+            Ok(result) => Ok(Some(result.bytes().await?.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }

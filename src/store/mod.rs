@@ -83,8 +83,13 @@ pub struct Batch {
 #[derive(Debug, Clone)]
 pub struct StoredFile {
     pub key: String,
+    /// What pre-processing detected from the bytes; `UNDETECTED` until then or when it failed.
     pub media_type: String,
     pub file_name: Option<String>,
+}
+
+impl StoredFile {
+    pub const UNDETECTED: &'static str = "application/octet-stream";
 }
 
 #[derive(Debug, Clone)]

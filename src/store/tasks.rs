@@ -23,8 +23,8 @@ pub struct TaskResult {
 #[derive(Debug, Clone)]
 pub enum TaskRef {
     Id(i64),
-    External(String),
-    Both(i64, String),
+    External(ExternalId),
+    Both(i64, ExternalId),
 }
 
 impl TaskRef {
@@ -36,13 +36,13 @@ impl TaskRef {
             TaskRef::External(external) => {
                 query
                     .push(" AND external_id = ")
-                    .push_bind(external.clone());
+                    .push_bind(external.as_str().to_owned());
             }
             TaskRef::Both(id, external) => {
                 query.push(" AND id = ").push_bind(*id);
                 query
                     .push(" AND external_id = ")
-                    .push_bind(external.clone());
+                    .push_bind(external.as_str().to_owned());
             }
         }
     }
@@ -208,7 +208,7 @@ impl TryFrom<TaskRow> for Task {
             key,
             media_type: row
                 .original_media_type
-                .unwrap_or_else(|| "application/octet-stream".into()),
+                .unwrap_or_else(|| StoredFile::UNDETECTED.into()),
             file_name: row.original_file_name,
         });
         Ok(Task {
@@ -346,9 +346,12 @@ impl Store {
             filter.workspace_ids.iter().copied(),
         );
         if let Some(status) = &filter.external_integration_status {
+            // Case-insensitive like SmartDocumentor's (SQL Server) filter: `NEVER` finds `never`.
+            // SQLite's NOCASE folds ASCII letters only.
             query
                 .push(" AND external_integration_status = ")
-                .push_bind(status.clone());
+                .push_bind(status.clone())
+                .push(" COLLATE NOCASE");
         }
         let direction = if filter.sort.descending {
             "DESC"

@@ -41,13 +41,16 @@ async fn workspaces_list_the_organisations_own() {
         json!([
             {
                 "workspaceId": 1, "tenantId": org, "workspaceName": "Default", "workspaceDescription": null,
-                "isDefault": true, "taskType": "Document", "workspaceType": "Standard",
-                "templateType": "Layout", "workspaceTemplateName": "Layout"
+                "isDefault": true, "taskType": 10, "taskTypeText": "Document",
+                "workspaceType": 1, "workspaceTypeText": "Standard",
+                "templateType": 4, "templateTypeText": "Layout", "workspaceTemplateName": "Layout"
             },
             {
                 "workspaceId": 2, "tenantId": org, "workspaceName": "Faturas", "workspaceDescription": "PT invoices",
-                "isDefault": false, "taskType": "Document", "workspaceType": "Standard",
-                "templateType": "InvoicesPortugal", "workspaceTemplateName": "Invoices (Portugal)"
+                "isDefault": false, "taskType": 10, "taskTypeText": "Document",
+                "workspaceType": 1, "workspaceTypeText": "Standard",
+                "templateType": 1, "templateTypeText": "InvoicesPortugal",
+                "workspaceTemplateName": "Invoices (Portugal)"
             }
         ])
     );
@@ -68,7 +71,18 @@ async fn batches_are_created_read_and_counted() {
     assert_eq!(batch["description"], "invoices");
     assert_eq!(batch["totalTasks"], 0);
     assert_eq!(batch["totalTasksInHistory"], 0);
-    assert!(batch["createdOn"].as_str().unwrap().ends_with('Z'));
+    // Seven fractional digits, as the docs show for batches (tasks have none).
+    let created = batch["createdOn"].as_str().unwrap();
+    assert_eq!(created.len(), 28, "{created}");
+    assert_eq!(&created[19..20], ".", "{created}");
+    assert!(
+        created[20..27].chars().all(|c| c.is_ascii_digit()),
+        "{created}"
+    );
+    assert!(
+        created.ends_with("0000Z"),
+        "milliseconds are kept: {created}"
+    );
 
     for _ in 0..2 {
         let task = server

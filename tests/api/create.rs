@@ -125,6 +125,10 @@ async fn bad_requests_are_400_with_a_reason() {
         r#"{"context": {"url": "ftp://example.com/a.pdf"}}"#,
         r#"{"context": {"url": "file:///etc/passwd"}}"#,
         r#"{"workspaceId": "one", "context": {"url": "https://example.com/a.pdf"}}"#,
+        r#"{"workspaceId": 1.5, "context": {"url": "https://example.com/a.pdf"}}"#,
+        r#"{"workspaceId": true, "context": {"url": "https://example.com/a.pdf"}}"#,
+        r#"{"priority": "high", "context": {"url": "https://example.com/a.pdf"}}"#,
+        r#"{"batchId": "", "context": {"url": "https://example.com/a.pdf"}}"#,
         r#"{"workspaceId": 999, "context": {"url": "https://example.com/a.pdf"}}"#,
         r#"{"batchId": 999, "context": {"url": "https://example.com/a.pdf"}}"#,
         r#"{"priority": 0, "context": {"url": "https://example.com/a.pdf"}}"#,
@@ -260,4 +264,77 @@ async fn only_task_creation_takes_large_bodies() {
         .await
         .unwrap();
     assert_eq!(batch.status(), 413);
+}
+
+#[tokio::test]
+async fn external_ids_are_trimmed_and_looked_up_the_same_way() {
+    let server = start_with(false, |s| s).await;
+    let url = json!({"url": "https://example.com/a.pdf"});
+    let padded = server
+        .create_task(json!({"externalId": " X ", "context": url}))
+        .await;
+    assert_eq!(padded["externalId"], "X");
+    let duplicate = post_json(&server, &json!({"externalId": "X", "context": url})).await;
+    assert_eq!(duplicate.status(), 409, "a duplicate after trimming");
+    let found = server
+        .get_ok("/api/v1.0/external/sdtask/status?externalId=%20X%20")
+        .await;
+    assert_eq!(found["taskId"], padded["taskId"]);
+
+    let longest = "é".repeat(256);
+    let task = server
+        .create_task(json!({"externalId": longest, "context": url}))
+        .await;
+    assert_eq!(task["externalId"], longest.as_str());
+    for bad in ["a\nb", "tab\there", "bell\u{7}", &"x".repeat(257)] {
+        let response = post_json(&server, &json!({"externalId": bad, "context": url})).await;
+        assert_eq!(response.status(), 400, "{bad:?}");
+    }
+    let (status, _) = server
+        .get_json("/api/v1.0/external/sdtask/status?externalId=a%0Ab")
+        .await;
+    assert_eq!(status, 400, "look-ups refuse what creation refuses");
+}
+
+#[tokio::test]
+async fn integers_may_come_as_strings() {
+    let server = start_with(false, |s| s).await;
+    let (status, batch) = post_batch(&server, r#"{"displayName": "b", "workspaceId": "1"}"#).await;
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["workspaceId"], 1);
+    let batch_id = batch["batchId"].to_string();
+    let task = server
+        .create_task(json!({
+            "workspaceId": "1", "batchId": &batch_id, "priority": " 2 ",
+            "context": {"url": "https://example.com/a.pdf"},
+        }))
+        .await;
+    assert_eq!(task["workspaceId"], 1);
+    assert_eq!(task["batchId"], batch["batchId"]);
+    // Multipart form fields are text anyway and follow the same rule.
+    let form = reqwest::multipart::Form::new()
+        .text("workspaceId", " 1 ")
+        .text("batchId", batch_id)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.pdf"),
+        );
+    assert_eq!(
+        server.create_multipart(form).await["batchId"],
+        batch["batchId"]
+    );
+    let (status, _) = post_batch(&server, r#"{"displayName": "b", "workspaceId": "x"}"#).await;
+    assert_eq!(status, 400);
+}
+
+async fn post_batch(server: &TestServer, body: &str) -> (u16, Value) {
+    let response = server
+        .call(Method::POST, "/api/v1.0/external/sdbatch")
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }

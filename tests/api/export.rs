@@ -205,24 +205,34 @@ async fn export_carries_words_lines_and_boxes_in_the_seed_shape() {
     assert!((left - 300.0).abs() < 1.5 && left < PAGE_WIDTH);
     assert!(f(&page_two[0]["boundingBox"]["bottom"]) < PAGE_HEIGHT);
 
-    // The original is served to its organisation, byte for byte.
+    // The original comes by a signed link that needs no token, byte for byte; the bearer route
+    // serves it to its organisation too.
     let original_url = export["originalFileUrl"].as_str().unwrap();
-    assert_eq!(
-        original_url,
-        server.url(&format!("/api/v1.0/external/sdtask/originalfile/{id}"))
+    assert!(
+        original_url.starts_with(&server.url(&format!("/files/original/{id}?expires="))),
+        "{original_url}"
     );
+    let response = server.http.get(original_url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), pdf.as_slice());
+    let bearer_route = server.url(&format!("/api/v1.0/external/sdtask/originalfile/{id}"));
     let response = server
         .http
-        .get(original_url)
+        .get(&bearer_route)
         .bearer_auth(&server.token)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/pdf");
     assert_eq!(response.bytes().await.unwrap().as_ref(), pdf.as_slice());
     assert_eq!(
-        server.http.get(original_url).send().await.unwrap().status(),
+        server
+            .http
+            .get(&bearer_route)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         401
     );
 

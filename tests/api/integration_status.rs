@@ -51,6 +51,16 @@ async fn external_integration_status_is_set_and_filterable() {
     );
     assert_eq!(listed_with(&server, "my-custom-status").await, [id]);
     assert_eq!(listed_with(&server, "never").await, [other]);
+    assert_eq!(
+        listed_with(&server, "My-Custom-STATUS").await,
+        [id],
+        "the filter ignores case"
+    );
+    let page = server
+        .get_ok("/api/v1.0/external/sdtask/statuslistpaginated?startDate=2000-01-01T00:00:00Z&externalIntegrationStatus=NEVER")
+        .await;
+    assert_eq!(page["totalCount"], 1);
+    assert_eq!(page["items"][0]["taskId"], other);
 
     let by_external = "/api/v1.0/external/sdtask/externalIntegrationStatus?externalId=e-1";
     let max = "x".repeat(32);

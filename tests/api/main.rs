@@ -11,6 +11,7 @@ mod export;
 mod integration_status;
 mod lists;
 mod openapi;
+mod originals;
 mod process;
 mod reprocess;
 mod sandbox;

@@ -32,16 +32,17 @@ pub async fn start() -> TestServer {
 
 pub async fn start_with(workers: bool, configure: impl FnOnce(Settings) -> Settings) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut settings = Settings::new(dir.path()).allow_private_urls(true);
     settings.pipeline.poll_interval = Duration::from_millis(100);
     settings.pipeline.workers = 2;
+    settings.api.public_url = base.clone();
     // Documents are read by the real binary's sandboxed reader, as in `docket serve`.
     settings.pipeline.sandbox.program = env!("CARGO_BIN_EXE_docket").into();
     let docket = Docket::open(configure(settings)).await.unwrap();
     let credentials = docket.bootstrap().await.unwrap().unwrap();
     let workers = workers.then(|| docket.start_workers());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(docket::server::serve(
         listener,
         docket.router(),
