@@ -12,6 +12,7 @@ use anyhow::Context;
 use crate::corpus::{self, InvoiceTruth};
 use crate::pipeline::pdf;
 use crate::pipeline::recognize::{self, Options, Recognition};
+use crate::pipeline::sandbox::{self, Message, SandboxConfig, Session};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -53,6 +54,22 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
         options.threads,
         &recognize_options,
     )?;
+    // How the server reads: one child process per document, so PDFium's process-wide lock no
+    // longer serialises the machine.
+    let readers = SandboxConfig::new(options.pdfium_library.clone());
+    let one = measure_readers("born-digital PDF, 1 reader process", &pdfs, 1, &readers, options)?;
+    let many = measure_readers(
+        &format!("born-digital PDF, {} reader processes", options.threads),
+        &pdfs,
+        options.threads,
+        &readers,
+        options,
+    )?;
+    println!(
+        "reader processes: {} at once read {:.2}× the pages/s of one",
+        options.threads,
+        one.as_secs_f64() / many.as_secs_f64()
+    );
     let scanned = measure(
         "scanned page (PNG, OCR), 1 thread",
         &scans,
@@ -108,6 +125,56 @@ struct Measured {
     pages: usize,
     elapsed: Duration,
     results: Vec<Recognition>,
+}
+
+/// Reads every document in sandboxed child processes, `at_once` at a time, as the server's
+/// workers do; prints throughput and returns the time taken.
+fn measure_readers(
+    label: &str,
+    documents: &[Vec<u8>],
+    at_once: usize,
+    config: &SandboxConfig,
+    options: &BenchOptions,
+) -> anyhow::Result<Duration> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let pages = runtime.block_on(async {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(at_once.max(1)));
+        let mut reads = tokio::task::JoinSet::new();
+        for document in documents {
+            let (slots, config, document) = (slots.clone(), config.clone(), document.clone());
+            let job = sandbox::Job::Recognize {
+                languages: options.languages.clone(),
+                first: 0,
+            };
+            reads.spawn(async move {
+                let _slot = slots.acquire_owned().await?;
+                let mut reader = Session::start(&config, &job, document).await?;
+                let mut pages = 0usize;
+                loop {
+                    match reader.next().await? {
+                        Message::Page { .. } => pages += 1,
+                        Message::Done => return anyhow::Ok(pages),
+                        other => anyhow::bail!("the reader answered {other:?}"),
+                    }
+                }
+            });
+        }
+        let mut pages = 0;
+        while let Some(read) = reads.join_next().await {
+            pages += read??;
+        }
+        anyhow::Ok(pages)
+    })?;
+    let elapsed = started.elapsed();
+    println!(
+        "{label}: {pages} pages in {:.2} s = {:.1} pages/s",
+        elapsed.as_secs_f64(),
+        pages as f64 / elapsed.as_secs_f64()
+    );
+    Ok(elapsed)
 }
 
 /// Recognises every document on `threads` threads, printing progress, throughput and latency.
