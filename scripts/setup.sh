@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what docket needs on a Debian machine, only what is missing: system packages with
 # apt-get (Tesseract 5 with Portuguese, English and orientation data; libclang, which the
-# tesseract crate's bindgen needs at build time), and PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a
+# tesseract crate's bindgen needs at build time; curl and jq for the README's walk-through), and PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a
 # glibc-only libpdfium.so; Debian has no PDFium package). Idempotent; safe to run every time.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ as_root() {
 }
 
 apt_packages=(
-  ca-certificates pkg-config clang libclang-dev
+  ca-certificates curl jq pkg-config clang libclang-dev
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-por tesseract-ocr-osd
 )
 missing=()

@@ -57,7 +57,13 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
     // How the server reads: one child process per document, so PDFium's process-wide lock no
     // longer serialises the machine.
     let readers = SandboxConfig::new(options.pdfium_library.clone());
-    let one = measure_readers("born-digital PDF, 1 reader process", &pdfs, 1, &readers, options)?;
+    let one = measure_readers(
+        "born-digital PDF, 1 reader process",
+        &pdfs,
+        1,
+        &readers,
+        options,
+    )?;
     let many = measure_readers(
         &format!("born-digital PDF, {} reader processes", options.threads),
         &pdfs,

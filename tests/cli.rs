@@ -429,3 +429,56 @@ async fn a_port_in_use_creates_nothing() {
         "data created before the bind"
     );
 }
+
+/// The README's walk-through, run verbatim with bash against a real `docket serve` (only the
+/// address and the credentials filled in, as its comments tell the reader to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walk_through_works_verbatim() {
+    let readme = include_str!("../README.md");
+    let script = readme
+        .split("```sh\n")
+        .nth(2)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the walk-through's shell block");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = serve(&dir.path().join("data"), port).await;
+    let lines = first_lines(&mut server.stdout, 2);
+    let client_id = lines[0].strip_prefix("client_id: ").unwrap();
+    let secret = lines[1].strip_prefix("client_secret: ").unwrap();
+    let script = script
+        .replace(
+            "BASE=http://127.0.0.1:8080",
+            &format!("BASE={}", server.base),
+        )
+        .replace("CLIENT_ID=...", &format!("CLIENT_ID={client_id}"))
+        .replace("CLIENT_SECRET=...", &format!("CLIENT_SECRET={secret}"));
+    // Run from a copy of the project directory's layout: the sample, and room for original.pdf.
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::os::unix::fs::symlink(project.join("samples"), dir.path().join("samples")).unwrap();
+    let output = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), output)
+        .await
+        .expect("the walk-through finished")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !stdout.contains("about:blank"),
+        "a step failed: {stdout:.2000}"
+    );
+    assert!(
+        stdout.contains("\"chunks\""),
+        "the export has content: {stdout:.2000}"
+    );
+    let original = std::fs::read(dir.path().join("original.pdf")).unwrap();
+    assert!(original.starts_with(b"%PDF-"));
+}

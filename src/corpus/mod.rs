@@ -110,11 +110,33 @@ pub(crate) fn init_pdfium() {
         .expect("PDFium should load; run scripts/setup.sh");
 }
 
+/// The README walk-through's sample document, `samples/invoice.pdf`: the first generated invoice.
+pub fn walkthrough_invoice() -> Vec<u8> {
+    invoices(1, 17)
+        .first()
+        .map(layout::invoice_pdf)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod samples {
     use std::time::Instant;
 
     use super::*;
+
+    /// The shipped sample is what the generator makes; `DOCKET_WRITE_SAMPLE=1` rewrites it.
+    #[test]
+    fn the_shipped_sample_is_the_generated_invoice() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/invoice.pdf");
+        let generated = walkthrough_invoice();
+        if std::env::var_os("DOCKET_WRITE_SAMPLE").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        assert!(
+            std::fs::read(&path).unwrap() == generated,
+            "samples/invoice.pdf is stale: run with DOCKET_WRITE_SAMPLE=1"
+        );
+    }
 
     /// Writes one of each document to /tmp/corpus-samples for eyeballing, with timings:
     /// `cargo test --lib corpus::samples -- --ignored --nocapture`.
