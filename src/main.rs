@@ -135,7 +135,7 @@ enum OrgCommand {
         #[arg(long)]
         name: String,
     },
-    /// Issue a new client secret; the old one stops working.
+    /// Issue a new client secret; the old one and every token issued with it stop working.
     RotateSecret {
         #[command(flatten)]
         data: DataDir,
