@@ -180,6 +180,13 @@ fn main() -> anyhow::Result<()> {
             anyhow::Error::new(error).context("cannot restart docket with OMP_THREAD_LIMIT=1")
         );
     }
+    // The data directory holds every tenant's documents: whatever docket creates there (the
+    // database and its WAL, stored files, the link key) is for its own user only.
+    // SAFETY: umask only replaces the process's file-creation mask; it has no failure mode.
+    #[cfg(unix)]
+    unsafe {
+        libc::umask(0o077);
+    }
     tokio::runtime::Runtime::new()?.block_on(run())
 }
 

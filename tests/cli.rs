@@ -350,3 +350,71 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
         "Invoices (Portugal)"
     );
 }
+
+/// Modes (permission bits) of `root` and everything under it.
+fn modes(root: &Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = vec![(
+        root.to_owned(),
+        std::fs::metadata(root).unwrap().permissions().mode() & 0o777,
+    )];
+    if root.is_dir() {
+        for entry in std::fs::read_dir(root).unwrap() {
+            found.extend(modes(&entry.unwrap().path()));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private_to_docket() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = admin(&[
+        "org",
+        "new",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--name",
+        "A",
+    ]);
+    let server = serve(&data, free_port()).await;
+    let http = reqwest::Client::new();
+    let token = request_token(
+        &http,
+        &server.base,
+        value(&created, "client_id"),
+        value(&created, "client_secret"),
+    )
+    .await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"not a document".to_vec()).file_name("a.txt"),
+    );
+    let response = http
+        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let found = modes(&data);
+    for name in [
+        "docket.db",
+        "docket.db-wal",
+        "docket.db-shm",
+        "link.key",
+        "files",
+    ] {
+        assert!(
+            found.iter().any(|(p, _)| p.ends_with(name)),
+            "{name}: {found:?}"
+        );
+    }
+    assert!(found.len() > 8, "a stored file: {found:?}");
+    for (path, mode) in found {
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, expected, "{}: {mode:o}", path.display());
+    }
+}
