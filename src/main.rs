@@ -135,6 +135,11 @@ enum OrgCommand {
         #[arg(long)]
         name: String,
     },
+    /// List organisations: id, client id and name, one a line (never secrets).
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Issue a new client secret; the old one and every token issued with it stop working.
     RotateSecret {
         #[command(flatten)]
@@ -213,6 +218,16 @@ async fn run() -> anyhow::Result<()> {
         } => {
             let store = open_store(&data).await?;
             print_credentials(&store.create_organization(&name).await?);
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::List { data },
+        } => {
+            let store = open_store(&data).await?;
+            println!("id\tclient_id\tname");
+            for org in store.organizations().await? {
+                println!("{}\t{}\t{}", org.id, org.client_id, org.name);
+            }
             Ok(())
         }
         Command::Org {

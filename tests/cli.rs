@@ -282,6 +282,22 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
     ]);
     let secret = value(&rotated, "client_secret").to_owned();
     assert_ne!(secret, old_secret);
+    let second = admin(&["org", "new", "--data-dir", data, "--name", "Beta Lda"]);
+
+    let listed = docket()
+        .args(["org", "list", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(
+        listed,
+        format!(
+            "id\tclient_id\tname\n1\t{client_id}\tAcme\n2\t{}\tBeta Lda\n",
+            value(&second, "client_id")
+        )
+    );
+    assert!(!listed.contains(&secret) && !listed.contains(value(&second, "client_secret")));
 
     for args in [
         vec![

@@ -250,6 +250,21 @@ impl Store {
         })
     }
 
+    pub async fn organizations(&self) -> StoreResult<Vec<Organization>> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, client_id FROM organizations ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, client_id)| Organization {
+                id,
+                name,
+                client_id,
+            })
+            .collect())
+    }
+
     pub async fn find_organization(&self, client_id: &str) -> StoreResult<Option<Organization>> {
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT id, name FROM organizations WHERE client_id = ?")
