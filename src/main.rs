@@ -280,6 +280,7 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn open_store(data: &DataDir) -> anyhow::Result<docket::store::Store> {
+    docket::app::prepare_data_dir(&data.data_dir)?;
     docket::store::Store::open(&data.data_dir.join("docket.db")).await
 }
 

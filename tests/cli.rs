@@ -337,6 +337,24 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
         assert!(!output.stderr.is_empty(), "{args:?} says why");
     }
 
+    // A data directory docket cannot write in stops it at start, saying so. One under a regular
+    // file cannot even be created, whoever runs the test (modes do not stop root).
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    let blocked = dir.path().join("file/data");
+    let blocked = blocked.to_str().unwrap();
+    for args in [
+        vec!["serve", "--data-dir", blocked, "--bind", "127.0.0.1:0"],
+        vec!["org", "list", "--data-dir", blocked],
+    ] {
+        let output = docket().args(&args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("data directory {blocked} is not writable")),
+            "{args:?}: {stderr}"
+        );
+    }
+
     let server = serve(dir.path(), free_port()).await;
     let http = reqwest::Client::new();
     let form = [

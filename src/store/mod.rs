@@ -7,8 +7,8 @@ mod jobs;
 mod tasks;
 
 use std::collections::BTreeMap;
-use std::fs::{DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -138,13 +138,10 @@ pub struct Listed<T> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database file and brings its schema up to date. A
-    /// new directory is private to docket's user (0700) and a new database file too (0600);
-    /// SQLite gives its -wal and -shm files the database file's mode.
+    /// Opens (creating if needed) the SQLite database file in an existing directory and brings
+    /// its schema up to date. A new database file is private to docket's user (0600); SQLite
+    /// gives its -wal and -shm files the database file's mode.
     pub async fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        }
         OpenOptions::new()
             .create(true)
             .append(true)
@@ -616,17 +613,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_new_data_directory_and_database_are_private() {
+    async fn a_new_database_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("new/data");
+        let data = dir.path();
         let store = Store::open(&data.join("docket.db")).await.unwrap();
         store.create_organization("o").await.unwrap();
         let mode = |name: &str| {
             let path = data.join(name);
             std::fs::metadata(path).unwrap().permissions().mode() & 0o777
         };
-        assert_eq!(mode(""), 0o700);
         for file in ["docket.db", "docket.db-wal", "docket.db-shm"] {
             assert_eq!(mode(file), 0o600, "{file}");
         }
