@@ -1,9 +1,9 @@
 //! Wiring: opens the data directory (SQLite database and file store), builds the pipeline and
 //! the router. Used by `docket serve` and by the integration tests alike.
 
-use std::fs::OpenOptions;
+use std::fs::{DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +58,23 @@ impl Settings {
     }
 }
 
+/// Creates the data directory if needed (private to docket's user) and checks that docket can
+/// write in it, so that a read-only directory stops docket at start with a clear message
+/// instead of failing every job later.
+pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    let unwritable = |e: std::io::Error| {
+        anyhow::anyhow!("data directory {} is not writable: {e}", dir.display())
+    };
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(unwritable)?;
+    let probe = dir.join(".write-probe");
+    std::fs::write(&probe, b"").map_err(unwritable)?;
+    std::fs::remove_file(&probe).map_err(unwritable)
+}
+
 /// The key that signs file links: 32 random bytes made on first start, readable by docket's
 /// user only. Deleting the file invalidates every link handed out.
 fn link_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
@@ -99,6 +116,7 @@ impl Docket {
     pub async fn open(mut settings: Settings) -> anyhow::Result<Self> {
         // Documents are read in child processes; loading PDFium here checks the install early.
         pdf::init(&settings.pdfium_library)?;
+        prepare_data_dir(&settings.data_dir)?;
         settings.pipeline.sandbox.pdfium_library = settings.pdfium_library.clone();
         let store = Store::open(&settings.data_dir.join("docket.db")).await?;
         let blobs = BlobStore::local(&settings.data_dir.join("files"))?;
@@ -146,6 +164,31 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn a_data_directory_is_made_private_and_must_be_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("new/data");
+        prepare_data_dir(&data).unwrap();
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(
+            std::fs::read_dir(&data).unwrap().count(),
+            0,
+            "no probe left"
+        );
+        // Under a regular file nothing can be created, even by root (whom modes do not stop).
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let blocked = dir.path().join("file/data");
+        let error = prepare_data_dir(&blocked).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "data directory {} is not writable: ",
+                blocked.display()
+            )),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_link_key_is_made_once_and_private() {

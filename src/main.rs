@@ -184,7 +184,12 @@ enum OrgCommand {
         #[arg(long)]
         name: String,
     },
-    /// Issue a new client secret; the old one stops working.
+    /// List organisations: id, client id and name, one a line (never secrets).
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Issue a new client secret; the old one and every token issued with it stop working.
     RotateSecret {
         #[command(flatten)]
         data: DataDir,
@@ -229,6 +234,13 @@ fn main() -> anyhow::Result<()> {
             anyhow::Error::new(error).context("cannot restart docket with OMP_THREAD_LIMIT=1")
         );
     }
+    // The data directory holds every tenant's documents: whatever docket creates there (the
+    // database and its WAL, stored files, the link key) is for its own user only.
+    // SAFETY: umask only replaces the process's file-creation mask; it has no failure mode.
+    #[cfg(unix)]
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     // A document reader is a plain single-threaded process: no runtime.
@@ -268,6 +280,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let store = open_store(&data).await?;
             print_credentials(&store.create_organization(&name).await?);
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::List { data },
+        } => {
+            let store = open_store(&data).await?;
+            println!("id\tclient_id\tname");
+            for org in store.organizations().await? {
+                println!("{}\t{}\t{}", org.id, org.client_id, org.name);
+            }
             Ok(())
         }
         Command::Org {
@@ -320,6 +342,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn open_store(data: &DataDir) -> anyhow::Result<docket::store::Store> {
+    docket::app::prepare_data_dir(&data.data_dir)?;
     docket::store::Store::open(&data.data_dir.join("docket.db")).await
 }
 

@@ -282,6 +282,22 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
     ]);
     let secret = value(&rotated, "client_secret").to_owned();
     assert_ne!(secret, old_secret);
+    let second = admin(&["org", "new", "--data-dir", data, "--name", "Beta Lda"]);
+
+    let listed = docket()
+        .args(["org", "list", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(
+        listed,
+        format!(
+            "id\tclient_id\tname\n1\t{client_id}\tAcme\n2\t{}\tBeta Lda\n",
+            value(&second, "client_id")
+        )
+    );
+    assert!(!listed.contains(&secret) && !listed.contains(value(&second, "client_secret")));
 
     for args in [
         vec![
@@ -319,6 +335,24 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
         let output = docket().args(&args).output().unwrap();
         assert!(!output.status.success(), "{args:?}");
         assert!(!output.stderr.is_empty(), "{args:?} says why");
+    }
+
+    // A data directory docket cannot write in stops it at start, saying so. One under a regular
+    // file cannot even be created, whoever runs the test (modes do not stop root).
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    let blocked = dir.path().join("file/data");
+    let blocked = blocked.to_str().unwrap();
+    for args in [
+        vec!["serve", "--data-dir", blocked, "--bind", "127.0.0.1:0"],
+        vec!["org", "list", "--data-dir", blocked],
+    ] {
+        let output = docket().args(&args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("data directory {blocked} is not writable")),
+            "{args:?}: {stderr}"
+        );
     }
 
     let server = serve(dir.path(), free_port()).await;
@@ -481,4 +515,72 @@ async fn the_readme_walk_through_works_verbatim() {
     );
     let original = std::fs::read(dir.path().join("original.pdf")).unwrap();
     assert!(original.starts_with(b"%PDF-"));
+}
+
+/// Modes (permission bits) of `root` and everything under it.
+fn modes(root: &Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = vec![(
+        root.to_owned(),
+        std::fs::metadata(root).unwrap().permissions().mode() & 0o777,
+    )];
+    if root.is_dir() {
+        for entry in std::fs::read_dir(root).unwrap() {
+            found.extend(modes(&entry.unwrap().path()));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private_to_docket() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created = admin(&[
+        "org",
+        "new",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--name",
+        "A",
+    ]);
+    let server = serve(&data, free_port()).await;
+    let http = reqwest::Client::new();
+    let token = request_token(
+        &http,
+        &server.base,
+        value(&created, "client_id"),
+        value(&created, "client_secret"),
+    )
+    .await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"not a document".to_vec()).file_name("a.txt"),
+    );
+    let response = http
+        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let found = modes(&data);
+    for name in [
+        "docket.db",
+        "docket.db-wal",
+        "docket.db-shm",
+        "link.key",
+        "files",
+    ] {
+        assert!(
+            found.iter().any(|(p, _)| p.ends_with(name)),
+            "{name}: {found:?}"
+        );
+    }
+    assert!(found.len() > 8, "a stored file: {found:?}");
+    for (path, mode) in found {
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, expected, "{}: {mode:o}", path.display());
+    }
 }

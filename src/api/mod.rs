@@ -113,7 +113,7 @@ impl Modify for BearerAuth {
 }
 
 /// Largest body of any request but a document upload.
-const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
 /// The whole API with its OpenAPI document at `/openapi.json`.
 pub fn router(state: AppState) -> Router {

@@ -16,11 +16,11 @@ use super::error::{ApiError, ApiResult};
 use super::input::{
     canonical_keys, from_json_value, int_or_string, json_body, parse_lenient, Query,
 };
-use super::{AppState, Paginated};
+use super::{AppState, Paginated, MAX_REQUEST_BYTES};
 use crate::domain::export::{average_confidence, chunks_from_recognition, ExportData};
 use crate::domain::text::PageText;
 use crate::domain::understanding::Understanding;
-use crate::domain::values::{base_file_name, display_name};
+use crate::domain::values::{base_file_name, display_name, metadata};
 use crate::domain::{ExternalId, ExternalIntegrationStatus, Priority, Timestamp};
 use crate::store::{NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort};
 
@@ -96,6 +96,7 @@ pub struct CreateTaskRequest {
     pub task_assignment: Option<Value>,
     #[schema(value_type = Object)]
     pub custom_form_values: Option<Value>,
+    /// Returned in the export. At most 50 keys of up to 128 characters, values up to 2,048.
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -133,7 +134,7 @@ struct Upload {
         (status = 400, description = "Invalid request"),
         (status = 401, description = "Missing or invalid token"),
         (status = 409, description = "externalId already used in the organisation"),
-        (status = 413, description = "The file is too large"),
+        (status = 413, description = "The file is larger than --max-file-mb, or a JSON body larger than 1 MiB"),
     )
 )]
 pub async fn process(
@@ -155,11 +156,13 @@ pub async fn process(
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
         read_multipart(multipart).await?
     } else {
-        let limit = state.config.max_upload_bytes;
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
+        // A JSON request names its document by URL: it is as small as any other request.
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_REQUEST_BYTES)
             .await
             .map_err(|_| {
-                ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+                ApiError::PayloadTooLarge(format!(
+                    "the body is larger than {MAX_REQUEST_BYTES} bytes"
+                ))
             })?;
         (json_body::<CreateTaskRequest>(&bytes, CREATE_FIELDS)?, None)
     };
@@ -302,7 +305,7 @@ async fn new_task(
         priority,
         source_url,
         request: kept,
-        metadata: request.metadata.unwrap_or_default(),
+        metadata: metadata(request.metadata.unwrap_or_default())?,
         original,
     })
 }

@@ -1,6 +1,8 @@
 //! Validated request values: each type can only hold what the API accepts, so handlers and the
 //! store never re-check them.
 
+use std::collections::BTreeMap;
+
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -113,6 +115,33 @@ pub fn display_name(field: &str, value: &str) -> Result<String, Invalid> {
         )));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Bounds of a task's `metadata`, which is stored with the task and returned in every export.
+pub const MAX_METADATA_KEYS: usize = 50;
+pub const MAX_METADATA_KEY_CHARS: usize = 128;
+pub const MAX_METADATA_VALUE_CHARS: usize = 2048;
+
+/// A task's `metadata` within the bounds above.
+pub fn metadata(map: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Invalid> {
+    if map.len() > MAX_METADATA_KEYS {
+        return Err(Invalid(format!(
+            "metadata must not have more than {MAX_METADATA_KEYS} keys"
+        )));
+    }
+    for (key, value) in &map {
+        if key.chars().count() > MAX_METADATA_KEY_CHARS {
+            return Err(Invalid(format!(
+                "metadata keys must not be longer than {MAX_METADATA_KEY_CHARS} characters"
+            )));
+        }
+        if value.chars().count() > MAX_METADATA_VALUE_CHARS {
+            return Err(Invalid(format!(
+                "metadata value of {key:?} must not be longer than {MAX_METADATA_VALUE_CHARS} characters"
+            )));
+        }
+    }
+    Ok(map)
 }
 
 /// The last component of a client-supplied file name, without control characters, so a hostile

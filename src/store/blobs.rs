@@ -2,6 +2,8 @@
 //! original twice keeps one copy and a key never points at changed content. Backed by
 //! `object_store`, whose S3 implementation can replace the local directory later.
 
+use std::fs::DirBuilder;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ pub struct BlobStore {
 
 impl BlobStore {
     pub fn local(root: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root)?;
+        DirBuilder::new().recursive(true).mode(0o700).create(root)?;
         Ok(BlobStore {
             inner: Arc::new(LocalFileSystem::new_with_prefix(root)?),
         })

@@ -7,6 +7,8 @@ mod jobs;
 mod tasks;
 
 use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,6 +38,10 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Expired tokens dropped at most per token issued: more than are issued per expiry, so the
+/// table still shrinks to the live tokens.
+const TOKEN_PURGE_BATCH: i64 = 100;
 
 #[derive(Clone)]
 pub struct Store {
@@ -132,11 +138,15 @@ pub struct Listed<T> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database file and brings its schema up to date.
+    /// Opens (creating if needed) the SQLite database file in an existing directory and brings
+    /// its schema up to date. A new database file is private to docket's user (0600); SQLite
+    /// gives its -wal and -shm files the database file's mode.
     pub async fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -205,10 +215,12 @@ impl Store {
         })
     }
 
-    /// Replaces the organisation's secret; the old one stops working at once.
+    /// Replaces the organisation's secret; the old one stops working at once, and so does every
+    /// token issued with it (a leaked secret may have minted them).
     pub async fn rotate_secret(&self, client_id: &str) -> StoreResult<IssuedCredentials> {
         let secret = credentials::new_secret();
         let expires = Timestamp::now().plus_seconds(SECRET_LIFETIME_SECONDS);
+        let mut tx = self.write().await?;
         let row: Option<(i64, String)> = sqlx::query_as(
             "UPDATE organizations SET secret_hash = ?, secret_expires_at = ?
              WHERE client_id = ? RETURNING id, name",
@@ -216,9 +228,14 @@ impl Store {
         .bind(credentials::hash_secret(&secret))
         .bind(expires.millis())
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let (id, name) = row.ok_or(StoreError::NotFound("organisation"))?;
+        sqlx::query("DELETE FROM access_tokens WHERE org_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(IssuedCredentials {
             organization: Organization {
                 id,
@@ -228,6 +245,21 @@ impl Store {
             client_secret: secret,
             secret_expires_at: expires,
         })
+    }
+
+    pub async fn organizations(&self) -> StoreResult<Vec<Organization>> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, client_id FROM organizations ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, client_id)| Organization {
+                id,
+                name,
+                client_id,
+            })
+            .collect())
     }
 
     pub async fn find_organization(&self, client_id: &str) -> StoreResult<Option<Organization>> {
@@ -264,11 +296,16 @@ impl Store {
     ) -> StoreResult<()> {
         let now = Timestamp::now().millis();
         let mut tx = self.write().await?;
-        // Expired tokens are useless; dropping them here keeps the table small without a sweeper.
-        sqlx::query("DELETE FROM access_tokens WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        // Expired tokens are useless; dropping a few with each new one keeps the table small
+        // without a sweeper, and the bound (over an index) keeps the write lock short.
+        sqlx::query(
+            "DELETE FROM access_tokens WHERE rowid IN
+                (SELECT rowid FROM access_tokens WHERE expires_at <= ? LIMIT ?)",
+        )
+        .bind(now)
+        .bind(TOKEN_PURGE_BATCH)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO access_tokens (token_hash, org_id, expires_at) VALUES (?, ?, ?)")
             .bind(credentials::hash_secret(token))
             .bind(org_id)
@@ -561,4 +598,69 @@ async fn record_status(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn expired_tokens(store: &Store) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE expires_at <= ?")
+            .bind(Timestamp::now().millis())
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_database_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let store = Store::open(&data.join("docket.db")).await.unwrap();
+        store.create_organization("o").await.unwrap();
+        let mode = |name: &str| {
+            let path = data.join(name);
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+        };
+        for file in ["docket.db", "docket.db-wal", "docket.db-shm"] {
+            assert_eq!(mode(file), 0o600, "{file}");
+        }
+    }
+
+    #[tokio::test]
+    async fn issuing_a_token_purges_a_bounded_batch_of_expired_ones_by_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("docket.db")).await.unwrap();
+        let org = store
+            .create_organization("o")
+            .await
+            .unwrap()
+            .organization
+            .id;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
+             INSERT INTO access_tokens (token_hash, org_id, expires_at) SELECT i, ?, 1 FROM n",
+        )
+        .bind(org)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let future = Timestamp::now().plus_seconds(3600);
+        store.insert_token(org, "a", future).await.unwrap();
+        assert_eq!(
+            expired_tokens(&store).await,
+            50,
+            "a batch of 100 purged ..."
+        );
+        store.insert_token(org, "b", future).await.unwrap();
+        assert_eq!(expired_tokens(&store).await, 0, "... then the rest");
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM access_tokens WHERE expires_at <= 5 LIMIT 100",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert!(plan[0].3.contains("access_tokens_expires"), "{plan:?}");
+    }
 }

@@ -113,11 +113,26 @@ async fn token_errors_follow_rfc_6749() {
 }
 
 #[tokio::test]
-async fn rotating_the_secret_invalidates_the_old_one() {
+async fn rotating_the_secret_invalidates_the_old_one_and_its_tokens() {
     let server = start_with(false, |s| s).await;
+    let other = server.other_tenant_token().await;
     let id = server.credentials.organization.client_id.clone();
     let old = server.credentials.client_secret.clone();
     let rotated = server.docket.store().rotate_secret(&id).await.unwrap();
+    let workspaces = "/api/v1.0/external/sdworkspace/CurrentWorkspaces";
+    assert_eq!(
+        server.get_json(workspaces).await.0,
+        401,
+        "tokens are revoked"
+    );
+    let others = server
+        .http
+        .get(server.url(workspaces))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(others.status(), 200, "another organisation's are not");
     let form = [
         ("grant_type", "client_credentials"),
         ("client_id", id.as_str()),

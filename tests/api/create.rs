@@ -225,9 +225,47 @@ async fn multipart_requests_need_a_file_and_respect_the_size_limit() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
-    let big = json!({"context": {"url": "https://example.com/a.pdf"}, "description": "x".repeat(200 * 1024)});
+}
+
+#[tokio::test]
+async fn json_bodies_are_capped_at_1_mib_whatever_the_file_limit() {
+    let server = start_with(false, |s| s).await;
+    let url = json!({"url": "https://example.com/a.pdf"});
+    let fits = json!({"context": url, "description": "x".repeat(1000 * 1024)});
+    assert_eq!(post_json(&server, &fits).await.status(), 200);
+    let big = json!({"context": url, "description": "x".repeat(1024 * 1024)});
     let response = post_json(&server, &big).await;
     assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+#[tokio::test]
+async fn metadata_is_bounded() {
+    let server = start_with(false, |s| s).await;
+    let url = json!({"url": "https://example.com/a.pdf"});
+    let largest: serde_json::Map<String, Value> = (0..50)
+        .map(|i| (format!("{i:0>128}"), json!("v".repeat(2048))))
+        .collect();
+    let task = server
+        .create_task(json!({"context": url, "metadata": largest}))
+        .await;
+    assert_eq!(
+        server.export(task["taskId"].as_i64().unwrap()).await["metadata"],
+        Value::Object(largest.clone())
+    );
+    let mut too_many = largest.clone();
+    too_many.insert("one more".into(), json!("v"));
+    for metadata in [
+        Value::Object(too_many),
+        json!({"k".repeat(129): "v"}),
+        json!({"k": "v".repeat(2049)}),
+    ] {
+        let response = post_json(&server, &json!({"context": url, "metadata": metadata})).await;
+        assert_eq!(response.status(), 400);
+    }
 }
 
 #[tokio::test]
