@@ -159,7 +159,7 @@ struct ServeArgs {
     #[arg(long, env = "DOCKET_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     header_timeout_seconds: u64,
     /// Seconds an idle keep-alive connection stays open between requests.
-    #[arg(long, env = "DOCKET_KEEP_ALIVE_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "DOCKET_KEEP_ALIVE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     keep_alive_seconds: u64,
     /// Seconds a connection may go without a byte moving (stalled uploads or downloads).
     #[arg(long, env = "DOCKET_STALL_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]

@@ -28,9 +28,10 @@ use tracing::{debug, warn};
 pub struct ServerLimits {
     /// Connections open at once; further clients wait in the listen backlog.
     pub max_connections: usize,
-    /// Time a client has to send a request's head once the connection waits for one.
+    /// Time a client has to send a request's head once its first byte has arrived.
     pub header_timeout: Duration,
-    /// An idle connection between requests is closed after this.
+    /// An idle connection (no request under way) is closed after this. Clients should let
+    /// pooled connections idle for less.
     pub keep_alive: Duration,
     /// A connection on which no byte moves either way for this long is dropped (a stalled
     /// upload, a client that stopped reading).
@@ -44,7 +45,7 @@ impl Default for ServerLimits {
         ServerLimits {
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
-            keep_alive: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(30),
             stall_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
         }
@@ -120,21 +121,25 @@ async fn serve_connection(
             async move { Ok::<_, Infallible>(respond(router, request, &activity).await) }
         })
     };
+    // hyper's own header timeout also runs while a kept-alive connection waits for its next
+    // request, which would cap keep-alive at the header timeout: heads are timed here instead.
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
+        .header_read_timeout(None)
         .keep_alive(true);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let mut closing = false;
     loop {
         let idle_since = activity.last();
+        let head_deadline = activity.head_started().map(|t| t + limits.header_timeout);
         let deadline = if closing || activity.busy() {
             idle_since + limits.stall_timeout
         } else {
             idle_since + limits.keep_alive
         };
+        let deadline = head_deadline.map_or(deadline, |head| head.min(deadline));
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result {
@@ -143,6 +148,10 @@ async fn serve_connection(
                 return;
             }
             () = tokio::time::sleep_until(deadline) => {
+                if activity.head_started().is_some_and(|t| t + limits.header_timeout <= Instant::now()) {
+                    debug!("request head not received in time; dropped");
+                    return;
+                }
                 if activity.last() > idle_since {
                     continue;
                 }
@@ -259,10 +268,13 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-/// When bytes last moved on a connection, and how many of its requests are being handled.
+/// When bytes last moved on a connection, when the head of a request not yet handled began to
+/// arrive, and how many of its requests are being handled. Times are milliseconds since `start`
+/// (plus one for `head_started`, where 0 means none).
 struct Activity {
     start: Instant,
     last_millis: AtomicU64,
+    head_started: AtomicU64,
     requests: AtomicUsize,
 }
 
@@ -271,13 +283,35 @@ impl Activity {
         Activity {
             start: Instant::now(),
             last_millis: AtomicU64::new(0),
+            head_started: AtomicU64::new(0),
             requests: AtomicUsize::new(0),
         }
     }
 
+    fn now_millis(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn touch(&self) {
-        let millis = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_millis.store(millis, Ordering::Relaxed);
+        self.last_millis.store(self.now_millis(), Ordering::Relaxed);
+    }
+
+    /// Bytes arrived: between requests, they begin a new request's head.
+    fn received(&self) {
+        self.touch();
+        if !self.busy() {
+            let since = self.now_millis().saturating_add(1);
+            let _ =
+                self.head_started
+                    .compare_exchange(0, since, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    fn head_started(&self) -> Option<Instant> {
+        match self.head_started.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(self.start + Duration::from_millis(since - 1)),
+        }
     }
 
     fn last(&self) -> Instant {
@@ -304,7 +338,7 @@ impl AsyncRead for Watched {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.activity.received();
         }
         polled
     }

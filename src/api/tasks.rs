@@ -22,6 +22,7 @@ use crate::domain::text::PageText;
 use crate::domain::understanding::Understanding;
 use crate::domain::values::{base_file_name, display_name, metadata};
 use crate::domain::{ExternalId, ExternalIntegrationStatus, Priority, Timestamp};
+use crate::store::blobs::Spool;
 use crate::store::{NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort};
 
 /// GetTaskStatusResponse (seed 001).
@@ -116,7 +117,7 @@ const CREATE_FIELDS: &[&str] = &[
 /// An uploaded document. The part's Content-Type is not kept: only the type pre-processing
 /// detects from the bytes is ever served back.
 struct Upload {
-    bytes: Bytes,
+    spool: Spool,
     file_name: Option<String>,
 }
 
@@ -154,7 +155,7 @@ pub async fn process(
         let multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        read_multipart(multipart).await?
+        read_multipart(multipart, &state).await?
     } else {
         // A JSON request names its document by URL: it is as small as any other request.
         let bytes = axum::body::to_bytes(request.into_body(), MAX_REQUEST_BYTES)
@@ -182,15 +183,25 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 async fn read_multipart(
     mut multipart: Multipart,
+    state: &AppState,
 ) -> ApiResult<(CreateTaskRequest, Option<Upload>)> {
     let mut fields = serde_json::Map::new();
     let mut upload = None;
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name.eq_ignore_ascii_case("file") {
             let file_name = field.file_name().and_then(base_file_name);
-            let bytes = field.bytes().await.map_err(multipart_error)?;
-            upload = Some(Upload { bytes, file_name });
+            let limit = state.config.max_upload_bytes as u64;
+            let mut spool = state.blobs.spool().await?;
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                spool.write(&chunk).await.map_err(anyhow::Error::from)?;
+                if spool.size() > limit {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "the file is larger than {limit} bytes"
+                    )));
+                }
+            }
+            upload = Some(Upload { spool, file_name });
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
@@ -231,12 +242,6 @@ async fn new_task(
     upload: Option<Upload>,
 ) -> ApiResult<NewTask> {
     let org_id = tenant.org_id;
-    let limit = state.config.max_upload_bytes;
-    if upload.as_ref().is_some_and(|u| u.bytes.len() > limit) {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "the file is larger than {limit} bytes"
-        )));
-    }
     let workspace = state
         .store
         .workspace(org_id, request.workspace_id)
@@ -284,7 +289,7 @@ async fn new_task(
     };
     let original = match upload {
         Some(upload) => Some(StoredFile {
-            key: state.blobs.put(upload.bytes.to_vec()).await?,
+            key: state.blobs.put_spooled(upload.spool).await?,
             media_type: StoredFile::UNDETECTED.to_owned(),
             file_name: upload.file_name,
         }),

@@ -1,27 +1,88 @@
 //! Content-addressed file storage: a file's key is the SHA-256 of its bytes, so storing the same
 //! original twice keeps one copy and a key never points at changed content. Backed by
-//! `object_store`, whose S3 implementation can replace the local directory later.
+//! `object_store`, whose S3 implementation can replace the local directory later. Uploads are
+//! spooled to a temporary file as they arrive, so concurrent uploads cost disk, not memory.
 
 use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object_store::local::LocalFileSystem;
 use object_store::{path::Path as ObjectPath, ObjectStore, PutPayload};
 use sha2::{Digest, Sha256};
+use tempfile::TempPath;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone)]
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
+    /// Where uploads are spooled before they are stored.
+    spool: PathBuf,
 }
+
+/// Spooled files are copied into the store in parts of this size (S3's minimum is 5 MiB).
+const PART_BYTES: usize = 8 * 1024 * 1024;
 
 impl BlobStore {
     pub fn local(root: &Path) -> anyhow::Result<Self> {
         DirBuilder::new().recursive(true).mode(0o700).create(root)?;
+        let spool = root.join("spool");
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&spool)?;
         Ok(BlobStore {
             inner: Arc::new(LocalFileSystem::new_with_prefix(root)?),
+            spool,
         })
+    }
+
+    /// A new, empty spool file for an upload; deleted when dropped.
+    pub async fn spool(&self) -> anyhow::Result<Spool> {
+        let (file, path) = tempfile::NamedTempFile::new_in(&self.spool)?.into_parts();
+        Ok(Spool {
+            file: tokio::fs::File::from_std(file),
+            path,
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Stores a spooled upload part by part and returns its key.
+    pub async fn put_spooled(&self, mut spool: Spool) -> anyhow::Result<String> {
+        spool.file.flush().await?;
+        let key = hex::encode(spool.hasher.finalize_reset());
+        let location = Self::location(&key);
+        if self.inner.head(&location).await.is_ok() {
+            return Ok(key);
+        }
+        let mut file = tokio::fs::File::open(&spool.path).await?;
+        let mut upload = self.inner.put_multipart(&location).await?;
+        let copied = async {
+            loop {
+                let mut part = Vec::with_capacity(PART_BYTES);
+                (&mut file)
+                    .take(PART_BYTES as u64)
+                    .read_to_end(&mut part)
+                    .await?;
+                if part.is_empty() {
+                    return anyhow::Ok(());
+                }
+                upload.put_part(PutPayload::from(part)).await?;
+            }
+        }
+        .await;
+        match copied {
+            Ok(()) => {
+                upload.complete().await?;
+                Ok(key)
+            }
+            Err(e) => {
+                let _ = upload.abort().await;
+                Err(e)
+            }
+        }
     }
 
     fn location(key: &str) -> ObjectPath {
@@ -52,5 +113,27 @@ impl BlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// An upload being written to disk, hashed as it arrives.
+pub struct Spool {
+    file: tokio::fs::File,
+    path: TempPath,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Spool {
+    pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(chunk).await?;
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 }

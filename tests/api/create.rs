@@ -225,6 +225,14 @@ async fn multipart_requests_need_a_file_and_respect_the_size_limit() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![2u8; 1000]).file_name("fits.pdf"),
+    );
+    server.create_multipart(form).await;
+    // Uploads are spooled to disk on the way in, and the spool is emptied either way.
+    let spool = server.data_dir().join("files/spool");
+    assert_eq!(std::fs::read_dir(spool).unwrap().count(), 0);
 }
 
 #[tokio::test]

@@ -49,7 +49,12 @@ pub async fn start_with(workers: bool, configure: impl FnOnce(Settings) -> Setti
         ServerLimits::default(),
         std::future::pending(),
     ));
-    let http = reqwest::Client::new();
+    // Pooled connections are dropped before the server's keep-alive ends them, as a client
+    // should: a test busy generating a document must not reuse a connection closed meanwhile.
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let token = request_token(
         &http,
         &base,
@@ -100,6 +105,10 @@ impl TestServer {
     pub fn start_workers(&mut self) {
         self.workers
             .get_or_insert_with(|| self.docket.start_workers());
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn url(&self, path: &str) -> String {
