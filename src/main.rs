@@ -66,6 +66,8 @@ struct SandboxArgs {
     #[arg(long)]
     memory_mb: u64,
     #[arg(long)]
+    deadline_seconds: u64,
+    #[arg(long)]
     pdfium_lib: PathBuf,
     #[command(subcommand)]
     job: SandboxJob,
@@ -253,7 +255,12 @@ fn main() -> anyhow::Result<()> {
                 docket::pipeline::sandbox::Job::Recognize { languages, first }
             }
         };
-        return docket::pipeline::sandbox::child_main(job, args.memory_mb, &args.pdfium_lib);
+        return docket::pipeline::sandbox::child_main(
+            job,
+            args.memory_mb,
+            args.deadline_seconds,
+            &args.pdfium_lib,
+        );
     }
     tokio::runtime::Runtime::new()?.block_on(run(cli.command))
 }

@@ -584,3 +584,97 @@ async fn the_data_directory_is_private_to_docket() {
         assert_eq!(mode, expected, "{}: {mode:o}", path.display());
     }
 }
+
+/// Live (not zombie) processes whose parent is `parent`.
+fn live_children(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after its last ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        if fields.get(1) == Some(&parent.to_string().as_str()) && fields.first() != Some(&"Z") {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// Waits (bounded) for `pid` to be gone.
+fn gone(pid: u32) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// Starts recognising a document that keeps its reader busy; returns the reader's pid.
+async fn busy_reader(server: &Server, http: &reqwest::Client, token: &str) -> u32 {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(docket::corpus::operator_flood_pdf()).file_name("f.pdf"),
+    );
+    let created: Value = http
+        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["taskId"].as_i64().unwrap();
+    wait_for_status(|| status(http, &server.base, token, id), &[41]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(&reader) = live_children(server.child.id()).first() {
+            return reader;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reader process");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn document_readers_end_with_their_server_however_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let port = free_port();
+    let mut server = serve(dir.path(), port).await;
+    let lines = first_lines(&mut server.stdout, 2);
+    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
+    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let token = request_token(&http, &server.base, &client_id, &secret).await;
+
+    // A graceful stop mid-recognition does not wait for the page.
+    let reader = busy_reader(&server, &http, &token).await;
+    terminate(&mut server, Duration::from_secs(10));
+    assert!(gone(reader), "the reader outlived a stopped server");
+
+    // A crash takes the reader with it.
+    let mut server = serve(dir.path(), port).await;
+    let reader = busy_reader(&server, &http, &token).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert!(gone(reader), "the reader outlived a crashed server");
+}

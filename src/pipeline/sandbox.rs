@@ -108,6 +108,14 @@ impl Session {
             .arg("sandbox")
             .arg("--memory-mb")
             .arg(config.memory_mb.to_string())
+            .arg("--deadline-seconds")
+            .arg(
+                config
+                    .document_timeout
+                    .as_secs()
+                    .saturating_add(5)
+                    .to_string(),
+            )
             .arg("--pdfium-lib")
             .arg(&config.pdfium_library);
         let doing = match job {
@@ -224,9 +232,11 @@ fn describe_exit(status: ExitStatus, memory_mb: u64) -> String {
 pub fn child_main(
     job: Job,
     memory_mb: u64,
+    deadline_seconds: u64,
     pdfium_library: &std::path::Path,
 ) -> anyhow::Result<()> {
     limit_memory(memory_mb)?;
+    outlive_nothing(deadline_seconds);
     super::pdf::init(pdfium_library)?;
     let mut document = Vec::new();
     std::io::stdin().lock().read_to_end(&mut document)?;
@@ -280,6 +290,19 @@ fn inspect(bytes: &[u8], max_pages: u32) -> Result<(DocumentKind, u32), Unreadab
         }
     }
     Ok((kind, pages))
+}
+
+/// A reader never outlives its server (killed with it, even by SIGKILL) nor its deadline (an
+/// alarm ends it if nobody else does).
+fn outlive_nothing(deadline_seconds: u64) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) and alarm only set process attributes from plain integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::alarm(u32::try_from(deadline_seconds).unwrap_or(u32::MAX));
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = deadline_seconds;
 }
 
 /// Caps the child's address space: an allocation past it fails (and aborts the child) instead of
