@@ -12,6 +12,7 @@ mod tasks;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn(error::problem_responses))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
