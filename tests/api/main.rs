@@ -14,4 +14,5 @@ mod openapi;
 mod originals;
 mod process;
 mod reprocess;
+mod routes;
 mod understanding;
