@@ -7,11 +7,13 @@ mod catalog;
 mod error;
 mod files;
 mod input;
+mod paths;
 mod tasks;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -139,13 +141,25 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::create_batch, catalog::get_batch))
         .routes(routes!(catalog::batches_paginated))
         .split_for_parts();
+    let documented = openapi.paths.paths.keys().map(String::as_str);
+    let tree = Arc::new(paths::PathTree::new(documented.chain([OPENAPI_PATH])));
     let openapi = Arc::new(openapi);
-    router
+    let inner = router
         .route(
-            "/openapi.json",
+            OPENAPI_PATH,
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn(error::problem_responses))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // Paths are put in canonical case before the inner router picks a route.
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::map_request_with_state(
+            tree,
+            paths::canonicalise,
+        ))
 }
+
+const OPENAPI_PATH: &str = "/openapi.json";
