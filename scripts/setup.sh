@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs what docket needs on a Debian machine, only what is missing: system packages with
 # apt-get (Tesseract 5 with Portuguese, English and orientation data; libclang, which the
-# tesseract crate's bindgen needs at build time; curl and jq for the README's walk-through), and PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a
-# glibc-only libpdfium.so; Debian has no PDFium package). Idempotent; safe to run every time.
+# tesseract crate's bindgen needs at build time; curl and jq for the README's walk-through),
+# PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a glibc-only
+# libpdfium.so; Debian has no PDFium package), and, for the test suite, openapi-python-client
+# in its own virtualenv. Idempotent; safe to run every time.
 set -euo pipefail
 
 PYPDFIUM2_VERSION=5.15.2
+OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
 PDFIUM_DIR=${DOCKET_PDFIUM_DIR:-/usr/local/lib/docket}
+# The test suite generates a Python client from docket's OpenAPI document with this tool.
+CLIENT_GENERATOR_VENV=${DOCKET_CLIENT_GENERATOR_VENV:-/usr/local/lib/docket/openapi-python-client}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -24,6 +29,7 @@ for pkg in "${apt_packages[@]}"; do
 done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
@@ -55,5 +61,10 @@ with zipfile.ZipFile(wheel) as z, z.open("pypdfium2_raw/libpdfium.so") as src, \
         open(sys.argv[2] + "/libpdfium.so", "wb") as dst:
     shutil.copyfileobj(src, dst)
 PY
+fi
+if [ ! -x "$CLIENT_GENERATOR_VENV/bin/openapi-python-client" ]; then
+  log "installing openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION into $CLIENT_GENERATOR_VENV"
+  as_root python3 -m venv "$CLIENT_GENERATOR_VENV"
+  as_root "$CLIENT_GENERATOR_VENV/bin/pip" install --quiet "openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
 fi
 log "ok (PDFium at $PDFIUM_DIR/libpdfium.so)"
