@@ -177,6 +177,29 @@ impl Pipeline {
         }
     }
 
+    /// The reader's next message, or how the job ends: a document it cannot read fails the task
+    /// with `failed` and the reason, a killed reader counts against the task.
+    async fn next_message(
+        &self,
+        job: &ClaimedJob,
+        reader: &mut Session,
+        failed: TaskStatus,
+    ) -> Result<Message, anyhow::Result<bool>> {
+        match reader.next().await {
+            Ok(Message::Unreadable { reason }) => {
+                info!(%reason, "the document cannot be read");
+                Err(self
+                    .store
+                    .fail_job(job, failed, &reason)
+                    .await
+                    .map_err(Into::into))
+            }
+            Ok(message) => Ok(message),
+            Err(SandboxError::Killed(reason)) => Err(self.killed(job, failed, reason).await),
+            Err(SandboxError::Internal(e)) => Err(Err(e)),
+        }
+    }
+
     /// A document reader was killed (a limit, a crash): the job is tried again by another
     /// reader, and the task fails once readers have been killed `max_kills` times.
     async fn killed(
@@ -254,27 +277,16 @@ impl Pipeline {
             max_pages: self.config.max_pages,
         };
         let mut reader = Session::start(&self.config.sandbox, &inspect, bytes.clone()).await?;
-        let (kind, pages) = match reader.next().await {
+        let failed = TaskStatus::PreProcessingGetPagesFailed;
+        let (kind, pages) = match self.next_message(job, &mut reader, failed).await {
             Ok(Message::Inspected { media_type, pages }) => {
                 let kind = DocumentKind::from_media_type(&media_type).ok_or_else(|| {
                     anyhow::anyhow!("the document reader named an unknown type {media_type}")
                 })?;
                 (kind, pages)
             }
-            Ok(Message::Unreadable { reason }) => {
-                info!(%reason, "not a readable document");
-                return Ok(self
-                    .store
-                    .fail_job(job, TaskStatus::PreProcessingGetPagesFailed, &reason)
-                    .await?);
-            }
             Ok(other) => anyhow::bail!("the document reader answered {other:?} to inspect"),
-            Err(SandboxError::Killed(reason)) => {
-                return self
-                    .killed(job, TaskStatus::PreProcessingGetPagesFailed, reason)
-                    .await
-            }
-            Err(SandboxError::Internal(e)) => return Err(e),
+            Err(end) => return end,
         };
         let key = self.blobs.put(bytes).await?;
         let original = StoredFile {
@@ -343,7 +355,10 @@ impl Pipeline {
         };
         let mut reader = Session::start(&self.config.sandbox, &read, bytes).await?;
         loop {
-            match reader.next().await {
+            match self
+                .next_message(job, &mut reader, TaskStatus::RecognitionFailed)
+                .await
+            {
                 Ok(Message::Page { index, page }) => {
                     if !self
                         .store
@@ -355,20 +370,8 @@ impl Pipeline {
                     done.push(*page);
                 }
                 Ok(Message::Done) => break,
-                Ok(Message::Unreadable { reason }) => {
-                    info!(%reason, "recognition failed");
-                    return Ok(self
-                        .store
-                        .fail_job(job, TaskStatus::RecognitionFailed, &reason)
-                        .await?);
-                }
                 Ok(other) => anyhow::bail!("the document reader answered {other:?} to recognize"),
-                Err(SandboxError::Killed(reason)) => {
-                    return self
-                        .killed(job, TaskStatus::RecognitionFailed, reason)
-                        .await
-                }
-                Err(SandboxError::Internal(e)) => return Err(e),
+                Err(end) => return end,
             }
         }
         let Recognition {
