@@ -14,14 +14,14 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde::Serialize;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::pipeline::Pipeline;
 use crate::store::blobs::BlobStore;
@@ -117,7 +117,7 @@ impl Modify for BearerAuth {
 /// Largest body of any request but a document upload.
 pub(crate) const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
-/// The whole API with its OpenAPI document at `/openapi.json`.
+/// The whole API with its OpenAPI document at `/openapi.json`, shown by Swagger UI at `/docs`.
 pub fn router(state: AppState) -> Router {
     // Only task creation takes documents; every other body is a small form or JSON object.
     // Multipart uploads carry form fields beside the file: leave room for them.
@@ -142,13 +142,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::batches_paginated))
         .split_for_parts();
     let documented = openapi.paths.paths.keys().map(String::as_str);
-    let tree = Arc::new(paths::PathTree::new(documented.chain([OPENAPI_PATH])));
-    let openapi = Arc::new(openapi);
+    let undocumented = [OPENAPI_PATH, DOCS_PATH, "/docs/{file}"];
+    let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
+    // Swagger UI (its assets are in the binary) serves the document it shows, too.
+    let docs = SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi);
     let inner = router
-        .route(
-            OPENAPI_PATH,
-            get(move || async move { Json(openapi.as_ref().clone()) }),
-        )
+        .merge(docs)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))
         .layer(TraceLayer::new_for_http())
@@ -163,3 +162,4 @@ pub fn router(state: AppState) -> Router {
 }
 
 const OPENAPI_PATH: &str = "/openapi.json";
+const DOCS_PATH: &str = "/docs";

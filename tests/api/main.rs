@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod catalog;
 mod create;
+mod docs;
 mod errors;
 mod export;
 mod integration_status;
