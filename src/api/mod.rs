@@ -100,9 +100,49 @@ impl<T> Paginated<T> {
 #[openapi(
     info(title = "docket", description = "Self-hosted IDP server speaking the SmartDocumentor External API"),
     modifiers(&BearerAuth),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    components(schemas(error::Problem))
 )]
 struct ApiDoc;
+
+/// Documents every error response with the problem body, and the 401 of every operation that
+/// needs the bearer token, in one pass over the finished document.
+fn document_problems(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, SecurityRequirement};
+    let problem = Content::new(Some(Ref::from_schema_name("Problem")));
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let public = operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+            let responses = &mut operation.responses.responses;
+            if !public && !responses.contains_key("401") {
+                let unauthorized = ResponseBuilder::new()
+                    .description("Missing, invalid or expired bearer token")
+                    .build();
+                responses.insert("401".to_owned(), RefOr::T(unauthorized));
+            }
+            for (code, response) in responses.iter_mut() {
+                if let RefOr::T(response) = response {
+                    let error = code.starts_with('4') || code.starts_with('5');
+                    if error && response.content.is_empty() {
+                        response
+                            .content
+                            .insert(error::PROBLEM_JSON.to_owned(), problem.clone());
+                    }
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -141,6 +181,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::create_batch, catalog::get_batch))
         .routes(routes!(catalog::batches_paginated))
         .split_for_parts();
+    let mut openapi = openapi;
+    document_problems(&mut openapi);
     let documented = openapi.paths.paths.keys().map(String::as_str);
     let undocumented = [OPENAPI_PATH, DOCS_PATH, "/docs/{file}"];
     let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
