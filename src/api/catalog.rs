@@ -113,6 +113,7 @@ impl From<Batch> for BatchResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBatchRequest {
+    #[schema(required = true, min_length = 1, max_length = 256)]
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The default workspace when absent.
@@ -194,8 +195,8 @@ pub async fn get_batch(
         ("endDate" = Option<String>, Query, description = "Batches created at or before"),
         ("workspaceId" = Option<Vec<i64>>, Query, description = "Repeatable"),
         ("sort" = Option<String>, Query, description = "batchId, createdOn (default), displayName or workspaceId; `-` for descending"),
-        ("pageNumber" = Option<u32>, Query, description = "From 1"),
-        ("pageSize" = Option<u32>, Query, description = "1 to 1000, default 10"),
+        ("pageNumber" = Option<u32>, Query, description = "From 1", minimum = 1),
+        ("pageSize" = Option<u32>, Query, description = "1 to 1000, default 10", minimum = 1, maximum = 1000),
     ),
     responses((status = 200, body = Paginated<BatchResponse>), (status = 400))
 )]

@@ -14,14 +14,14 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde::Serialize;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::pipeline::Pipeline;
 use crate::store::blobs::BlobStore;
@@ -100,9 +100,49 @@ impl<T> Paginated<T> {
 #[openapi(
     info(title = "docket", description = "Self-hosted IDP server speaking the SmartDocumentor External API"),
     modifiers(&BearerAuth),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    components(schemas(error::Problem))
 )]
 struct ApiDoc;
+
+/// Documents every error response with the problem body, and the 401 of every operation that
+/// needs the bearer token, in one pass over the finished document.
+fn document_problems(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, SecurityRequirement};
+    let problem = Content::new(Some(Ref::from_schema_name("Problem")));
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let public = operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+            let responses = &mut operation.responses.responses;
+            if !public && !responses.contains_key("401") {
+                let unauthorized = ResponseBuilder::new()
+                    .description("Missing, invalid or expired bearer token")
+                    .build();
+                responses.insert("401".to_owned(), RefOr::T(unauthorized));
+            }
+            for (code, response) in responses.iter_mut() {
+                if let RefOr::T(response) = response {
+                    let error = code.starts_with('4') || code.starts_with('5');
+                    if error && response.content.is_empty() {
+                        response
+                            .content
+                            .insert(error::PROBLEM_JSON.to_owned(), problem.clone());
+                    }
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -117,7 +157,7 @@ impl Modify for BearerAuth {
 /// Largest body of any request but a document upload.
 pub(crate) const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
-/// The whole API with its OpenAPI document at `/openapi.json`.
+/// The whole API with its OpenAPI document at `/openapi.json`, shown by Swagger UI at `/docs`.
 pub fn router(state: AppState) -> Router {
     // Only task creation takes documents; every other body is a small form or JSON object.
     // Multipart uploads carry form fields beside the file: leave room for them.
@@ -141,14 +181,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::create_batch, catalog::get_batch))
         .routes(routes!(catalog::batches_paginated))
         .split_for_parts();
+    let mut openapi = openapi;
+    document_problems(&mut openapi);
     let documented = openapi.paths.paths.keys().map(String::as_str);
-    let tree = Arc::new(paths::PathTree::new(documented.chain([OPENAPI_PATH])));
-    let openapi = Arc::new(openapi);
+    let undocumented = [OPENAPI_PATH, DOCS_PATH, "/docs/{file}"];
+    let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
+    // Swagger UI (its assets are in the binary) serves the document it shows, too.
+    let docs = SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi);
     let inner = router
-        .route(
-            OPENAPI_PATH,
-            get(move || async move { Json(openapi.as_ref().clone()) }),
-        )
+        .merge(docs)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))
         .layer(TraceLayer::new_for_http())
@@ -163,3 +204,4 @@ pub fn router(state: AppState) -> Router {
 }
 
 const OPENAPI_PATH: &str = "/openapi.json";
+const DOCS_PATH: &str = "/docs";

@@ -70,13 +70,12 @@ impl From<Task> for TaskStatusResponse {
     }
 }
 
-/// CreateTaskRequest. As JSON, `context.url` is required. As `multipart/form-data`, send the
-/// document in a `file` part and these fields as form fields (JSON-valued ones as JSON text), or
-/// all of them as JSON in one `request` part.
+/// CreateTaskRequest as JSON: `context.url` names the document.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTaskRequest {
     /// Generated when absent (the uploaded file's name, or "Task {taskNumber}").
+    #[schema(min_length = 1, max_length = 256)]
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The organisation's default workspace when absent.
@@ -87,18 +86,64 @@ pub struct CreateTaskRequest {
     pub batch_id: Option<i64>,
     /// 1 = low (default), more than 1 = high.
     #[serde(default, deserialize_with = "int_or_string")]
+    #[schema(minimum = 1)]
     pub priority: Option<i64>,
-    /// Unique within the organisation. Trimmed; 1 to 256 characters, no control characters.
+    /// Unique within the organisation. Trimmed; no control characters.
+    #[schema(min_length = 1, max_length = 256)]
     pub external_id: Option<String>,
-    /// `{"url": "https://..."}`: where docket downloads the document from.
-    #[schema(value_type = Object)]
+    /// Where docket downloads the document from; kept with the task.
+    #[schema(schema_with = task_context, required = true)]
     pub context: Option<Value>,
-    #[schema(value_type = Object)]
+    /// Reviewers and their order; kept as sent.
+    #[schema(value_type = Option<Object>)]
     pub task_assignment: Option<Value>,
-    #[schema(value_type = Object)]
+    /// Kept as sent.
+    #[schema(value_type = Option<Object>)]
     pub custom_form_values: Option<Value>,
     /// Returned in the export. At most 50 keys of up to 128 characters, values up to 2,048.
     pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `context`: an object whose `url` is required (other properties are kept).
+fn task_context() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    let url = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("uri".to_owned())))
+        .description(Some("An http or https URL of the document"));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("url", url)
+        .required("url")
+        .build()
+}
+
+/// CreateTaskRequest as `multipart/form-data` (documentation only; read by `read_multipart`):
+/// the document in `file` and the request's fields as form fields, JSON-valued ones as JSON
+/// text, or all of them as JSON in one `request` part. No `context` is needed.
+#[derive(ToSchema)]
+#[allow(non_snake_case, dead_code)]
+pub struct CreateTaskForm {
+    /// The document.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    #[schema(min_length = 1, max_length = 256)]
+    displayName: Option<String>,
+    description: Option<String>,
+    workspaceId: Option<i64>,
+    batchId: Option<i64>,
+    #[schema(minimum = 1)]
+    priority: Option<i64>,
+    #[schema(min_length = 1, max_length = 256)]
+    externalId: Option<String>,
+    /// JSON object.
+    taskAssignment: Option<String>,
+    /// JSON object.
+    customFormValues: Option<String>,
+    /// JSON object of strings.
+    metadata: Option<String>,
+    /// Every field above but `file`, as one JSON object.
+    request: Option<String>,
 }
 
 const CREATE_FIELDS: &[&str] = &[
@@ -128,7 +173,7 @@ struct Upload {
     tag = "Tasks",
     request_body(content(
         (CreateTaskRequest = "application/json"),
-        (CreateTaskRequest = "multipart/form-data"),
+        (CreateTaskForm = "multipart/form-data"),
     )),
     responses(
         (status = 200, description = "The new task", body = TaskStatusResponse),
@@ -442,6 +487,7 @@ pub struct TaskRefParams {
     /// docket's task id.
     taskId: Option<i64>,
     /// The client's own id, unique in the organisation; trimmed like at creation.
+    #[param(min_length = 1, max_length = 256)]
     externalId: Option<String>,
 }
 
@@ -472,8 +518,10 @@ pub struct ListParams {
 #[allow(non_snake_case, dead_code)]
 pub struct PageParams {
     /// From 1 (default 1).
+    #[param(minimum = 1)]
     pageNumber: Option<u32>,
     /// 1 to 1000 (default 10).
+    #[param(minimum = 1, maximum = 1000)]
     pageSize: Option<u32>,
 }
 
@@ -481,6 +529,7 @@ pub struct PageParams {
 #[serde(rename_all = "camelCase")]
 pub struct PatchExternalIntegrationStatusRequest {
     /// Not null, not whitespace, at most 32 characters.
+    #[schema(required = true, min_length = 1, max_length = 32)]
     pub external_integration_status: Option<String>,
 }
 

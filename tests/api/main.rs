@@ -7,6 +7,7 @@ mod auth;
 mod catalog;
 mod connections;
 mod create;
+mod docs;
 mod errors;
 mod export;
 mod integration_status;
