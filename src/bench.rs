@@ -12,7 +12,7 @@ use anyhow::Context;
 use crate::corpus::{self, InvoiceTruth};
 use crate::pipeline::pdf;
 use crate::pipeline::recognize::{self, Options, Recognition};
-use crate::pipeline::sandbox::{self, Message, SandboxConfig, Session};
+use crate::pipeline::sandbox::{self, Message, ReaderSlot, SandboxConfig};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -133,7 +133,7 @@ struct Measured {
     results: Vec<Recognition>,
 }
 
-/// Reads every document in sandboxed child processes, `at_once` at a time, as the server's
+/// Reads every document in sandboxed reader processes, `at_once` at a time, as the server's
 /// workers do; prints throughput and returns the time taken.
 fn measure_readers(
     label: &str,
@@ -146,26 +146,31 @@ fn measure_readers(
         .enable_all()
         .build()?;
     let started = Instant::now();
+    // Each of `at_once` workers reads its share with one kept reader, as the server does.
+    let share = documents.len().div_ceil(at_once.max(1)).max(1);
     let pages = runtime.block_on(async {
-        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(at_once.max(1)));
         let mut reads = tokio::task::JoinSet::new();
-        for document in documents {
-            let (slots, config, document) = (slots.clone(), config.clone(), document.clone());
-            let job = sandbox::Job::Recognize {
-                languages: options.languages.clone(),
-                first: 0,
-            };
+        for chunk in documents.chunks(share) {
+            let (config, chunk) = (config.clone(), chunk.to_vec());
+            let languages = options.languages.clone();
             reads.spawn(async move {
-                let _slot = slots.acquire_owned().await?;
-                let mut reader = Session::start(&config, &job, document).await?;
+                let mut slot = ReaderSlot::default();
+                let job = sandbox::Job::Recognize {
+                    languages,
+                    first: 0,
+                };
                 let mut pages = 0usize;
-                loop {
-                    match reader.next().await? {
-                        Message::Page { .. } => pages += 1,
-                        Message::Done => return anyhow::Ok(pages),
-                        other => anyhow::bail!("the reader answered {other:?}"),
+                for document in &chunk {
+                    let mut reader = slot.start(&config, 0, &job, document).await?;
+                    loop {
+                        match reader.next().await? {
+                            Message::Page { .. } => pages += 1,
+                            Message::Done => break,
+                            other => anyhow::bail!("the reader answered {other:?}"),
+                        }
                     }
                 }
+                anyhow::Ok(pages)
             });
         }
         let mut pages = 0;

@@ -53,7 +53,7 @@ enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
-    /// Read one document from stdin in a child process of `serve` (internal).
+    /// Read documents handed over on stdin, as a child process of `serve` (internal).
     #[command(hide = true)]
     Sandbox(SandboxArgs),
     /// Measure recognition on a generated corpus: pages/s (born-digital and scanned), latency,
@@ -66,25 +66,7 @@ struct SandboxArgs {
     #[arg(long)]
     memory_mb: u64,
     #[arg(long)]
-    deadline_seconds: u64,
-    #[arg(long)]
     pdfium_lib: PathBuf,
-    #[command(subcommand)]
-    job: SandboxJob,
-}
-
-#[derive(Subcommand)]
-enum SandboxJob {
-    Inspect {
-        #[arg(long)]
-        max_pages: u32,
-    },
-    Recognize {
-        #[arg(long)]
-        languages: String,
-        #[arg(long)]
-        first: u32,
-    },
 }
 
 #[derive(Args)]
@@ -247,20 +229,7 @@ fn main() -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     // A document reader is a plain single-threaded process: no runtime.
     if let Command::Sandbox(args) = cli.command {
-        let job = match args.job {
-            SandboxJob::Inspect { max_pages } => {
-                docket::pipeline::sandbox::Job::Inspect { max_pages }
-            }
-            SandboxJob::Recognize { languages, first } => {
-                docket::pipeline::sandbox::Job::Recognize { languages, first }
-            }
-        };
-        return docket::pipeline::sandbox::child_main(
-            job,
-            args.memory_mb,
-            args.deadline_seconds,
-            &args.pdfium_lib,
-        );
+        return docket::pipeline::sandbox::child_main(args.memory_mb, &args.pdfium_lib);
     }
     tokio::runtime::Runtime::new()?.block_on(run(cli.command))
 }

@@ -11,7 +11,7 @@ use tracing::{error, info, warn, Instrument};
 use super::detect::DocumentKind;
 use super::fetch::{FetchPolicy, Fetcher};
 use super::recognize::{self, Recognition, RecognizedPage};
-use super::sandbox::{self, Message, SandboxConfig, SandboxError, Session};
+use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Session};
 use crate::domain::workspace::DEFAULT_LANGUAGES;
 use crate::domain::{TaskStatus, WorkspaceTemplate};
 use crate::store::blobs::BlobStore;
@@ -110,6 +110,8 @@ impl Pipeline {
     }
 
     async fn work(self, worker: String, mut stopping: watch::Receiver<bool>) {
+        // This worker's document reader, kept between jobs; killed when the worker ends.
+        let mut reader = ReaderSlot::default();
         while !*stopping.borrow() {
             let idle = match self
                 .store
@@ -118,7 +120,9 @@ impl Pipeline {
             {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", task_id = job.task_id, stage = ?job.stage, worker = %worker);
-                    self.run_leased(job, &mut stopping).instrument(span).await;
+                    self.run_leased(job, &mut reader, &mut stopping)
+                        .instrument(span)
+                        .await;
                     continue;
                 }
                 Ok(None) => self.wake.notified(),
@@ -137,9 +141,14 @@ impl Pipeline {
 
     /// Runs a job while renewing its lease; the job ends when it is done, when its lease is
     /// lost (nothing it writes would count), or when the workers stop.
-    async fn run_leased(&self, job: ClaimedJob, stopping: &mut watch::Receiver<bool>) {
+    async fn run_leased(
+        &self,
+        job: ClaimedJob,
+        reader: &mut ReaderSlot,
+        stopping: &mut watch::Receiver<bool>,
+    ) {
         let outcome = tokio::select! {
-            outcome = self.run(&job) => outcome,
+            outcome = self.run(&job, reader) => outcome,
             () = self.hold_lease(&job) => Ok(false),
             _ = stopping.changed() => {
                 if let Err(e) = self.store.release_job(&job).await {
@@ -182,7 +191,7 @@ impl Pipeline {
     async fn next_message(
         &self,
         job: &ClaimedJob,
-        reader: &mut Session,
+        reader: &mut Session<'_>,
         failed: TaskStatus,
     ) -> Result<Message, anyhow::Result<bool>> {
         match reader.next().await {
@@ -220,7 +229,7 @@ impl Pipeline {
     }
 
     /// Ok(false) when the job stopped being this worker's.
-    async fn run(&self, job: &ClaimedJob) -> anyhow::Result<bool> {
+    async fn run(&self, job: &ClaimedJob, reader: &mut ReaderSlot) -> anyhow::Result<bool> {
         if job.attempts > self.config.max_attempts {
             let status = match job.stage {
                 JobStage::PreProcess => TaskStatus::PreProcessingFailed,
@@ -234,14 +243,14 @@ impl Pipeline {
             return Ok(self.store.fail_job(job, status, &reason).await?);
         }
         match job.stage {
-            JobStage::PreProcess => self.preprocess(job).await,
-            JobStage::Recognize => self.recognize(job).await,
+            JobStage::PreProcess => self.preprocess(job, reader).await,
+            JobStage::Recognize => self.recognize(job, reader).await,
         }
     }
 
     /// Download (unless the file came with the request), detect the format, count pages, keep
     /// the original.
-    async fn preprocess(&self, job: &ClaimedJob) -> anyhow::Result<bool> {
+    async fn preprocess(&self, job: &ClaimedJob, reader: &mut ReaderSlot) -> anyhow::Result<bool> {
         let Some(task) = self.store.task_by_id(job.task_id).await? else {
             return Ok(false);
         };
@@ -276,7 +285,9 @@ impl Pipeline {
         let inspect = sandbox::Job::Inspect {
             max_pages: self.config.max_pages,
         };
-        let mut reader = Session::start(&self.config.sandbox, &inspect, bytes.clone()).await?;
+        let mut reader = reader
+            .start(&self.config.sandbox, task.org_id, &inspect, &bytes)
+            .await?;
         let failed = TaskStatus::PreProcessingGetPagesFailed;
         let (kind, pages) = match self.next_message(job, &mut reader, failed).await {
             Ok(Message::Inspected { media_type, pages }) => {
@@ -315,7 +326,7 @@ impl Pipeline {
         })
     }
 
-    async fn recognize(&self, job: &ClaimedJob) -> anyhow::Result<bool> {
+    async fn recognize(&self, job: &ClaimedJob, reader: &mut ReaderSlot) -> anyhow::Result<bool> {
         let Some(task) = self.store.task_by_id(job.task_id).await? else {
             return Ok(false);
         };
@@ -353,7 +364,9 @@ impl Pipeline {
             languages: options.languages.clone(),
             first: done.len() as u32,
         };
-        let mut reader = Session::start(&self.config.sandbox, &read, bytes).await?;
+        let mut reader = reader
+            .start(&self.config.sandbox, task.org_id, &read, &bytes)
+            .await?;
         loop {
             match self
                 .next_message(job, &mut reader, TaskStatus::RecognitionFailed)

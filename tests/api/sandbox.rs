@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use docket::corpus;
 use docket::pipeline::recognize;
+use docket::pipeline::sandbox::{Job, Message, ReaderSlot, SandboxConfig, SandboxError};
 use docket::store::StoredFile;
 use reqwest::multipart::{Form, Part};
 
@@ -154,4 +155,46 @@ async fn jobs_given_back_on_a_graceful_stop_do_not_count_as_attempts() {
     }
     server.start_workers();
     server.wait_for(id, &[3]).await;
+}
+
+/// Runs `job` on a slot's reader to its last message.
+async fn read(
+    slot: &mut ReaderSlot,
+    config: &SandboxConfig,
+    org_id: i64,
+    document: &[u8],
+) -> Result<usize, SandboxError> {
+    let job = Job::Recognize {
+        languages: "eng".into(),
+        first: 0,
+    };
+    let mut reader = slot.start(config, org_id, &job, document).await?;
+    let mut pages = 0;
+    loop {
+        match reader.next().await? {
+            Message::Page { .. } => pages += 1,
+            Message::Done => return Ok(pages),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reader_is_kept_for_one_organisation_and_replaced_after_a_kill() {
+    let mut config = SandboxConfig::new(docket::app::DEFAULT_PDFIUM_LIBRARY.into());
+    config.program = env!("CARGO_BIN_EXE_docket").into();
+    config.page_timeout = Duration::from_secs(5);
+    let mut slot = ReaderSlot::default();
+    let document = one_line_pdf("Read twice");
+    assert_eq!(read(&mut slot, &config, 1, &document).await.unwrap(), 1);
+    let first = slot.pid().unwrap();
+    assert_eq!(read(&mut slot, &config, 1, &document).await.unwrap(), 1);
+    assert_eq!(slot.pid(), Some(first), "kept for the same organisation");
+    assert_eq!(read(&mut slot, &config, 2, &document).await.unwrap(), 1);
+    let second = slot.pid().unwrap();
+    assert_ne!(second, first, "another organisation gets another process");
+    let hang = read(&mut slot, &config, 2, &corpus::operator_flood_pdf()).await;
+    assert!(matches!(hang, Err(SandboxError::Killed(_))), "{hang:?}");
+    assert_eq!(read(&mut slot, &config, 2, &document).await.unwrap(), 1);
+    assert_ne!(slot.pid(), Some(second), "a killed reader is replaced");
 }
