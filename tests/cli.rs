@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use common::fixtures::{text_pdf, TextRun};
-use common::server::{request_token, wait_for_status, FileServer};
+use common::server::{json_of, request_token, wait_for_status, FileServer};
 
 fn docket() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
@@ -634,16 +634,12 @@ async fn busy_reader(server: &Server, http: &reqwest::Client, token: &str) -> u3
         "file",
         reqwest::multipart::Part::bytes(docket::corpus::operator_flood_pdf()).file_name("f.pdf"),
     );
-    let created: Value = http
-        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(
+        http.post(format!("{}/api/v1.0/external/sdtask/process", server.base))
+            .bearer_auth(token)
+            .multipart(form),
+    )
+    .await;
     let id = created["taskId"].as_i64().unwrap();
     wait_for_status(|| status(http, &server.base, token, id), &[41]).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

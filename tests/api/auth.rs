@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{text_pdf, TextRun};
-use crate::common::server::{request_token, start, start_with, FileServer};
+use crate::common::server::{json_of, request_token, start, start_with, FileServer};
 
 async fn token_error(
     server: &crate::common::server::TestServer,
@@ -238,15 +238,12 @@ async fn one_organisation_never_sees_another() {
         .await;
     let id = task["taskId"].as_i64().unwrap();
     server.wait_for(id, &[3]).await;
-    let batch: Value = server
-        .call(Method::POST, "/api/v1.0/external/sdbatch")
-        .json(&json!({"displayName": "b"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let batch = json_of(
+        server
+            .call(Method::POST, "/api/v1.0/external/sdbatch")
+            .json(&json!({"displayName": "b"})),
+    )
+    .await;
     let other = server.other_tenant_token().await;
     let get = |path: String| {
         server

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::server::start_with;
+use crate::common::server::{json_of, start_with};
 
 #[tokio::test]
 async fn openapi_lists_every_route() {
@@ -69,15 +69,7 @@ async fn openapi_lists_every_route() {
 #[tokio::test]
 async fn openapi_documents_bodies_errors_and_constraints() {
     let server = start_with(false, |s| s).await;
-    let doc: Value = server
-        .http
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = json_of(server.http.get(server.url("/openapi.json"))).await;
     let schemas = &doc["components"]["schemas"];
     let paths = &doc["paths"];
     let process = &paths["/api/v1.0/external/sdtask/process"]["post"];

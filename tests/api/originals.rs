@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::common::fixtures::{text_pdf, TextRun};
-use crate::common::server::{start, start_with, TestServer};
+use crate::common::server::{json_of, start, start_with, TestServer};
 
 const HOSTILE_SVG: &str =
     r#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>"#;
@@ -98,16 +98,13 @@ async fn links_come_from_configuration_not_from_the_host_header() {
     let server = start_with(false, |s| s).await;
     let id = upload(&server, "a.pdf", b"%PDF-".to_vec(), "application/pdf").await;
     let path = format!("/api/v1.0/external/sdtask/GetExportData/{id}");
-    let export: Value = server
-        .get(&path)
-        .header("host", "evil.example")
-        .header("x-forwarded-host", "evil.example")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export = json_of(
+        server
+            .get(&path)
+            .header("host", "evil.example")
+            .header("x-forwarded-host", "evil.example"),
+    )
+    .await;
     let link = export["originalFileUrl"].as_str().unwrap();
     assert!(link.starts_with(&format!("{}/", server.base)), "{link}");
 

@@ -229,6 +229,11 @@ impl TestServer {
     }
 }
 
+/// Sends a request and reads its JSON body, whatever the status.
+pub async fn json_of(request: RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 pub async fn wait_for_status<F, Fut>(mut status: F, done: &[i64]) -> Value
 where
     F: FnMut() -> Fut,
