@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod corpus;
 pub mod domain;
+pub mod eval;
 pub mod extract;
 pub mod pipeline;
 pub mod server;

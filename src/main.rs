@@ -56,6 +56,9 @@ enum Command {
     /// Read documents handed over on stdin, as a child process of `serve` (internal).
     #[command(hide = true)]
     Sandbox(SandboxArgs),
+    /// Measure field extraction on documents with `NAME.truth.json` beside them (e.g.
+    /// ../shared/testdata/realdocs): per-field precision and recall, calibration, misses.
+    Eval(EvalArgs),
     /// Measure recognition on a generated corpus: pages/s (born-digital and scanned), latency,
     /// peak memory, bare Tesseract on the same pages, and field precision/recall.
     Bench(BenchArgs),
@@ -66,6 +69,21 @@ struct SandboxArgs {
     #[arg(long)]
     memory_mb: u64,
     #[arg(long)]
+    pdfium_lib: PathBuf,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Folder searched (recursively) for NAME.truth.json files.
+    dir: PathBuf,
+    /// OCR languages.
+    #[arg(long, default_value = docket::domain::workspace::DEFAULT_LANGUAGES)]
+    languages: String,
+    /// Documents read at once (default: one per core).
+    #[arg(long)]
+    readers: Option<usize>,
+    /// PDFium shared library.
+    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
 }
 
@@ -250,6 +268,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 pdfium_library: args.pdfium_lib,
             };
             tokio::task::spawn_blocking(move || docket::bench::run(&options)).await?
+        }
+        Command::Eval(args) => {
+            let options = docket::eval::EvalOptions {
+                dir: args.dir,
+                languages: args.languages,
+                readers: args
+                    .readers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                pdfium_library: args.pdfium_lib,
+            };
+            tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }
         Command::Org {
             command: OrgCommand::New { data, name },

@@ -742,3 +742,40 @@ async fn a_generated_python_client_does_the_whole_walk() {
         String::from_utf8_lossy(&walked.stderr)
     );
 }
+
+/// `docket eval` on generated invoices with their truth files: every field is scored, and the
+/// born-digital corpus is read right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_scores_documents_against_their_truth_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let invoices = docket::corpus::invoices(2, 7);
+    for (n, invoice) in invoices.iter().enumerate() {
+        let name = format!("invoice-{n}.pdf");
+        std::fs::write(dir.path().join(&name), docket::corpus::invoice_pdf(invoice)).unwrap();
+        let fields: serde_json::Map<String, Value> = invoice
+            .expected_fields()
+            .into_iter()
+            .map(|(field, value)| (field.to_owned(), Value::String(value)))
+            .collect();
+        let truth = json!({"document": name, "fields": fields});
+        let path = dir.path().join(format!("invoice-{n}.truth.json"));
+        std::fs::write(path, truth.to_string()).unwrap();
+    }
+    let output = docket()
+        .args(["eval", "--readers", "1"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("== fields (2 documents) =="), "{stdout}");
+    let all = stdout.lines().find(|l| l.starts_with("all ")).unwrap();
+    let expected: usize = invoices.iter().map(|i| i.expected_fields().len()).sum();
+    assert!(all.ends_with(&format!("/ {expected})")), "{all}");
+    assert!(all.contains("1.000   1.000"), "{stdout}");
+    assert!(stdout.contains("== misses (0) =="), "{stdout}");
+}

@@ -1,0 +1,229 @@
+//! `docket eval DIR`: reads every document that has a `NAME.truth.json` beside it through the
+//! server's own pipeline (a sandboxed document reader, then understanding) and prints per-field
+//! precision and recall, how often fields are right per confidence band, and every miss. It
+//! measures; nothing here asserts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::pipeline::recognize::{self, Options, RecognizedPage};
+use crate::pipeline::sandbox::{self, Message, ReaderSlot, SandboxConfig};
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub dir: PathBuf,
+    pub languages: String,
+    /// Documents read at once, each by its own reader process.
+    pub readers: usize,
+    pub pdfium_library: PathBuf,
+}
+
+/// `NAME.truth.json`: the values a reader must find in `document` (a path beside it).
+#[derive(Debug, Deserialize)]
+struct Truth {
+    document: String,
+    fields: BTreeMap<String, String>,
+}
+
+/// One document's expected and found fields.
+struct Scored {
+    document: PathBuf,
+    expected: BTreeMap<String, String>,
+    /// Category → (normalised value, confidence); the first found of each category.
+    found: BTreeMap<String, (String, f64)>,
+}
+
+/// Confidence bands of the calibration table, lower bounds.
+const BANDS: [f64; 5] = [0.0, 0.5, 0.7, 0.9, 0.95];
+
+pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
+    let mut truths = Vec::new();
+    collect_truths(&options.dir, &mut truths)?;
+    truths.sort();
+    anyhow::ensure!(
+        !truths.is_empty(),
+        "no NAME.truth.json files under {}",
+        options.dir.display()
+    );
+    let readers = SandboxConfig::new(options.pdfium_library.clone());
+    let understanding = Options {
+        languages: options.languages.clone(),
+        invoice_fields: true,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let total = truths.len();
+    let share = total.div_ceil(options.readers.max(1)).max(1);
+    let scored = runtime.block_on(async {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut reads = tokio::task::JoinSet::new();
+        for chunk in truths.chunks(share) {
+            let (chunk, readers) = (chunk.to_vec(), readers.clone());
+            let (understanding, done) = (understanding.clone(), done.clone());
+            reads.spawn(async move {
+                let mut slot = ReaderSlot::default();
+                let mut scored = Vec::new();
+                for truth in chunk {
+                    let result = score(&truth, &mut slot, &readers, &understanding).await;
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    eprintln!("[{n}/{total}] {}", truth.display());
+                    scored.push(result?);
+                }
+                anyhow::Ok(scored)
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(read) = reads.join_next().await {
+            all.extend(read??);
+        }
+        anyhow::Ok(all)
+    })?;
+    report(&scored);
+    Ok(())
+}
+
+fn collect_truths(dir: &Path, into: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_truths(&path, into)?;
+        } else if path.to_string_lossy().ends_with(".truth.json") {
+            into.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one document as the server would and pairs what it found with its truth. A document
+/// the reader refuses or cannot finish scores as finding nothing.
+async fn score(
+    truth_path: &Path,
+    slot: &mut ReaderSlot,
+    readers: &SandboxConfig,
+    options: &Options,
+) -> anyhow::Result<Scored> {
+    let truth: Truth = serde_json::from_slice(&std::fs::read(truth_path)?)
+        .with_context(|| format!("{} is not a truth file", truth_path.display()))?;
+    let document = truth_path.with_file_name(&truth.document);
+    let bytes =
+        std::fs::read(&document).with_context(|| format!("cannot read {}", document.display()))?;
+    let job = sandbox::Job::Recognize {
+        languages: options.languages.clone(),
+        first: 0,
+    };
+    let mut pages: Vec<RecognizedPage> = Vec::new();
+    let mut reader = slot.start(readers, 0, &job, &bytes).await?;
+    loop {
+        match reader.next().await {
+            Ok(Message::Page { page, .. }) => pages.push(*page),
+            Ok(Message::Done) => break,
+            Ok(other) => {
+                eprintln!("{}: {other:?}", document.display());
+                pages.clear();
+                break;
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", document.display());
+                pages.clear();
+                break;
+            }
+        }
+    }
+    let options = options.clone();
+    let recognition =
+        tokio::task::spawn_blocking(move || recognize::understand(pages, &options)).await?;
+    // Invoice fields first; key-values fill categories they lack (an IBAN, say), as a client
+    // reading the export's entities would find them.
+    let understood = &recognition.understanding;
+    let mut found = BTreeMap::new();
+    for field in understood.invoice.iter().chain(&understood.key_values) {
+        found
+            .entry(field.category_normalized.clone())
+            .or_insert((field.content_normalized.clone(), field.confidence));
+    }
+    Ok(Scored {
+        document,
+        expected: truth.fields,
+        found,
+    })
+}
+
+/// Per-field precision and recall (a field is scored only where the truth has it), the
+/// calibration table, and the misses.
+fn report(scored: &[Scored]) {
+    #[derive(Default)]
+    struct Tally {
+        expected: usize,
+        predicted: usize,
+        right: usize,
+    }
+    let mut per_field: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut bands = [(0usize, 0usize); BANDS.len()];
+    let mut misses = Vec::new();
+    for doc in scored {
+        for (name, value) in &doc.expected {
+            let tally = per_field.entry(name).or_default();
+            tally.expected += 1;
+            let found = doc.found.get(name);
+            if let Some((got, confidence)) = found {
+                tally.predicted += 1;
+                let right = got == value;
+                tally.right += usize::from(right);
+                let band = BANDS.iter().rposition(|low| confidence >= low).unwrap_or(0);
+                bands[band].0 += 1;
+                bands[band].1 += usize::from(right);
+            }
+            if found.is_none_or(|(got, _)| got != value) {
+                let got = found.map_or("—", |(got, _)| got.as_str());
+                misses.push(format!(
+                    "  {}: {name} expected {value:?}, got {got:?}",
+                    doc.document.display()
+                ));
+            }
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    println!("== fields ({} documents) ==", scored.len());
+    println!("field                 precision  recall  (right / predicted / expected)");
+    let mut all = Tally::default();
+    for (name, t) in &per_field {
+        println!(
+            "{name:<20}  {:>9.3}  {:>6.3}  ({} / {} / {})",
+            ratio(t.right, t.predicted),
+            ratio(t.right, t.expected),
+            t.right,
+            t.predicted,
+            t.expected
+        );
+        all.expected += t.expected;
+        all.predicted += t.predicted;
+        all.right += t.right;
+    }
+    println!(
+        "{:<20}  {:>9.3}  {:>6.3}  ({} / {} / {})",
+        "all",
+        ratio(all.right, all.predicted),
+        ratio(all.right, all.expected),
+        all.right,
+        all.predicted,
+        all.expected
+    );
+    println!("== calibration (confidence band: share right) ==");
+    for (i, low) in BANDS.iter().enumerate() {
+        let high = BANDS.get(i + 1).copied().unwrap_or(1.0);
+        let (n, right) = bands[i];
+        println!(
+            "[{low:.2}, {high:.2}{}: {:.3} of {n}",
+            if i + 1 == BANDS.len() { "]" } else { ")" },
+            ratio(right, n)
+        );
+    }
+    println!("== misses ({}) ==", misses.len());
+    for miss in misses {
+        println!("{miss}");
+    }
+}
