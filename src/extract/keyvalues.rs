@@ -1,7 +1,8 @@
 //! Key-values: label/value pairs read from a page's layout, in three forms: "Label: value" on
 //! one line, a known label followed by a value of the expected shape ("Total 12,00"), and a
-//! known label with its value on the line below (header boxes). Known Portuguese and English
-//! labels decide the category and how the value is normalised and validated.
+//! known label with its value on the line below (header boxes). Known labels, one lexicon file
+//! per language in `data/lexicons/`, decide the category and how the value is normalised and
+//! validated.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -56,59 +57,86 @@ impl Kind {
 /// A category a label may stand for and the kind of its value.
 type Candidate = (&'static str, Kind);
 
-/// Known labels, compared case-, accent- and punctuation-insensitively. "VAT" is both a tax id
+/// Categories known labels stand for, with the kind of their values. "VAT" is both a tax id
 /// and the tax total: the value's shape decides, in this order.
-#[rustfmt::skip]
-const LABELS: &[(&str, Kind, &[&str])] = &[
-    ("InvoiceNumber", Kind::DocNumber, &[
-        "Fatura n.º", "Fatura", "Fatura-Recibo", "Fatura-Recibo n.º", "Fatura Simplificada",
-        "N.º Documento", "Documento n.º", "N.º Fatura", "Invoice", "Invoice No.",
-        "Invoice Number", "Invoice #",
-    ]),
-    ("InvoiceDate", Kind::Date, &[
-        "Data", "Data de emissão", "Data emissão", "Data da fatura", "Data do documento", "Date",
-        "Invoice Date", "Issue Date", "Date of issue",
-    ]),
-    ("DueDate", Kind::Date, &[
-        "Data de vencimento", "Data vencimento", "Vencimento", "Data limite de pagamento",
-        "Due Date", "Payment Due",
-    ]),
-    ("TaxId", Kind::TaxId, &[
-        "NIF", "N.I.F.", "Contribuinte", "N.º Contribuinte", "Contribuinte n.º", "NIPC",
-        "NIF/NIPC", "VAT", "VAT No.", "VAT Number", "VAT ID", "VAT Reg. No.", "Tax ID", "TIN",
-    ]),
-    ("Iban", Kind::Iban, &["IBAN"]),
-    ("Atcud", Kind::Atcud, &["ATCUD"]),
-    ("Total", Kind::Amount, &[
-        "Total", "Total a pagar", "Total Geral", "Total do documento", "Grand Total",
-        "Amount Due", "Total Due", "Total Amount",
-    ]),
-    ("NetTotal", Kind::Amount, &[
-        "Subtotal", "Total Ilíquido", "Base tributável", "Total s/ IVA", "Total sem IVA",
-        "Net Total", "Total Net", "Total excl. VAT",
-    ]),
-    ("TaxTotal", Kind::Amount, &[
-        "IVA", "Total IVA", "Total do IVA", "Valor IVA", "VAT", "Total VAT", "VAT Amount", "Tax",
-        "Total Tax",
-    ]),
-    ("Currency", Kind::Currency, &["Moeda", "Currency"]),
-    ("Email", Kind::Email, &["Email", "E-mail"]),
-    ("Phone", Kind::Phone, &["Tel.", "Telefone", "Telef.", "Telemóvel", "Phone", "Mobile"]),
+const CATEGORIES: [(&str, Kind); 12] = [
+    ("InvoiceNumber", Kind::DocNumber),
+    ("InvoiceDate", Kind::Date),
+    ("DueDate", Kind::Date),
+    ("TaxId", Kind::TaxId),
+    ("Iban", Kind::Iban),
+    ("Atcud", Kind::Atcud),
+    ("Total", Kind::Amount),
+    ("NetTotal", Kind::Amount),
+    ("TaxTotal", Kind::Amount),
+    ("Currency", Kind::Currency),
+    ("Email", Kind::Email),
+    ("Phone", Kind::Phone),
 ];
 
-/// Words that turn a tax id label into the customer's or the supplier's, and the little words
-/// that go with them ("NIF do cliente").
-const ROLES: [(&str, &str); 2] = [
-    (
-        "CustomerTaxId",
-        "cliente client customer adquirente buyer comprador",
-    ),
-    (
-        "SupplierTaxId",
-        "fornecedor supplier emitente seller vendor vendedor",
-    ),
+/// One language's labels (`data/lexicons/*.json`): adding a language is adding a file here.
+const LEXICON_FILES: [&str; 7] = [
+    include_str!("../../data/lexicons/pt.json"),
+    include_str!("../../data/lexicons/en.json"),
+    include_str!("../../data/lexicons/es.json"),
+    include_str!("../../data/lexicons/fr.json"),
+    include_str!("../../data/lexicons/de.json"),
+    include_str!("../../data/lexicons/nl.json"),
+    include_str!("../../data/lexicons/it.json"),
 ];
-const CONNECTORS: &str = "do da de of the";
+
+/// A language's labels per category, the words that make a tax id the customer's or the
+/// supplier's ("NIF do cliente"), and the little words that go with them.
+#[derive(Debug, serde::Deserialize)]
+struct Lexicon {
+    labels: std::collections::BTreeMap<String, Vec<String>>,
+    customer: Vec<String>,
+    supplier: Vec<String>,
+    connectors: Vec<String>,
+}
+
+/// Every language's labels, roles and connectors merged, as label keys.
+struct Lexicons {
+    labels: Vec<(String, Candidate)>,
+    roles: [(&'static str, Vec<String>); 2],
+    connectors: Vec<String>,
+}
+
+fn lexicons() -> &'static Lexicons {
+    static MERGED: OnceLock<Lexicons> = OnceLock::new();
+    MERGED.get_or_init(|| {
+        // The files are part of the binary and checked by a test: a broken one is a build bug.
+        let parsed: Vec<Lexicon> = LEXICON_FILES
+            .iter()
+            .filter_map(|file| serde_json::from_str(file).ok())
+            .collect();
+        let keys = |words: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+            words.map(|w| label_key(w)).collect()
+        };
+        let mut labels = Vec::new();
+        for &(category, kind) in &CATEGORIES {
+            for lexicon in &parsed {
+                for name in lexicon.labels.get(category).into_iter().flatten() {
+                    labels.push((label_key(name), (category, kind)));
+                }
+            }
+        }
+        Lexicons {
+            labels,
+            roles: [
+                (
+                    "CustomerTaxId",
+                    keys(&mut parsed.iter().flat_map(|l| &l.customer)),
+                ),
+                (
+                    "SupplierTaxId",
+                    keys(&mut parsed.iter().flat_map(|l| &l.supplier)),
+                ),
+            ],
+            connectors: keys(&mut parsed.iter().flat_map(|l| &l.connectors)),
+        }
+    })
+}
 
 /// A word of a line, or half of one glued at a colon ("NIF:123456789").
 #[derive(Debug, Clone)]
@@ -336,24 +364,11 @@ fn label_key(text: &str) -> String {
     key
 }
 
-/// The keys of [`LABELS`], computed once.
-fn label_keys() -> &'static [(String, Candidate)] {
-    static KEYS: OnceLock<Vec<(String, Candidate)>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let names = LABELS.iter().flat_map(|&(category, kind, names)| {
-            names
-                .iter()
-                .map(move |name| (label_key(name), (category, kind)))
-        });
-        names.collect()
-    })
-}
-
 /// The categories a run of label words may stand for, best first; empty when not a known label.
 fn known(words: &[Tok]) -> Vec<Candidate> {
     let key = label_key(&label_text(words));
     let mut direct: Vec<Candidate> = Vec::new();
-    for (_, candidate) in label_keys().iter().filter(|(k, _)| *k == key) {
+    for (_, candidate) in lexicons().labels.iter().filter(|(k, _)| *k == key) {
         if !direct.contains(candidate) {
             direct.push(*candidate);
         }
@@ -371,11 +386,10 @@ fn known(words: &[Tok]) -> Vec<Candidate> {
         return known(rest);
     }
     // "NIF do cliente", "Supplier VAT No.": a tax id label naming whose it is.
-    let is_word = |tok: &Tok, list: &str| {
-        let key = label_key(&tok.text);
-        list.split_whitespace().any(|w| label_key(w) == key)
-    };
-    let role = ROLES
+    let lexicons = lexicons();
+    let is_word = |tok: &Tok, keys: &[String]| keys.contains(&label_key(&tok.text));
+    let role = lexicons
+        .roles
         .iter()
         .find(|(_, names)| words.iter().any(|t| is_word(t, names)));
     let Some(&(category, _)) = role else {
@@ -383,7 +397,10 @@ fn known(words: &[Tok]) -> Vec<Candidate> {
     };
     let plain: Vec<Tok> = words
         .iter()
-        .filter(|t| !is_word(t, CONNECTORS) && !ROLES.iter().any(|(_, names)| is_word(t, names)))
+        .filter(|t| {
+            !is_word(t, &lexicons.connectors)
+                && !lexicons.roles.iter().any(|(_, names)| is_word(t, names))
+        })
         .cloned()
         .collect();
     let is_tax_id = !plain.is_empty() && known(&plain).iter().any(|c| c.1 == Kind::TaxId);
@@ -781,6 +798,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn every_lexicon_file_parses_and_names_known_categories() {
+        for file in LEXICON_FILES {
+            let lexicon: Lexicon = serde_json::from_str(file).unwrap();
+            for category in lexicon.labels.keys() {
+                assert!(
+                    CATEGORIES.iter().any(|(known, _)| known == category),
+                    "{category}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn portuguese_header() {
         let fields = extract(&[page(&[
             "ACME Lda   NIF: 501964843",
@@ -854,6 +884,44 @@ pub(crate) mod tests {
             ],
         );
         assert_eq!(get(&fields, "Total").category, "Total (EUR)");
+    }
+
+    #[test]
+    fn labels_of_other_languages_come_from_their_lexicons() {
+        let fields = extract(&[page(&[
+            "Rechnungsnummer: 2024-117",
+            "Rechnungsdatum: 05.03.2024",
+            "Käufer USt-IdNr.: DE136695976",
+            "Nettobetrag: 1.000,00",
+            "MwSt.: 190,00",
+            "Gesamtbetrag: 1.190,00",
+        ])]);
+        assert_summary(
+            &fields,
+            &[
+                ("InvoiceNumber", "2024-117"),
+                ("InvoiceDate", "2024-03-05"),
+                ("CustomerTaxId", "DE136695976"),
+                ("NetTotal", "1000.00"),
+                ("TaxTotal", "190.00"),
+                ("Total", "1190.00"),
+            ],
+        );
+        let fields = extract(&[page(&[
+            "N° de facture : F-2024-09",
+            "Total HT : 500,00",
+            "TVA : 100,00",
+            "Total TTC : 600,00",
+        ])]);
+        assert_summary(
+            &fields,
+            &[
+                ("InvoiceNumber", "F-2024-09"),
+                ("NetTotal", "500.00"),
+                ("TaxTotal", "100.00"),
+                ("Total", "600.00"),
+            ],
+        );
     }
 
     #[test]
