@@ -1,7 +1,7 @@
 //! Key-values: label/value pairs read from a page's layout, in three forms: "Label: value" on
 //! one line, a known label followed by a value of the expected shape ("Total 12,00"), and a
 //! known label with its value on the line below (header boxes). Known labels, one lexicon file
-//! per language in `data/lexicons/`, decide the category and how the value is normalised and
+//! per language in `lexicons/`, decide the category and how the value is normalised and
 //! validated.
 
 use std::ops::Range;
@@ -74,15 +74,15 @@ const CATEGORIES: [(&str, Kind); 12] = [
     ("Phone", Kind::Phone),
 ];
 
-/// One language's labels (`data/lexicons/*.json`): adding a language is adding a file here.
+/// One language's labels (`lexicons/*.json`): adding a language is adding a file here.
 const LEXICON_FILES: [&str; 7] = [
-    include_str!("../../data/lexicons/pt.json"),
-    include_str!("../../data/lexicons/en.json"),
-    include_str!("../../data/lexicons/es.json"),
-    include_str!("../../data/lexicons/fr.json"),
-    include_str!("../../data/lexicons/de.json"),
-    include_str!("../../data/lexicons/nl.json"),
-    include_str!("../../data/lexicons/it.json"),
+    include_str!("../../lexicons/pt.json"),
+    include_str!("../../lexicons/en.json"),
+    include_str!("../../lexicons/es.json"),
+    include_str!("../../lexicons/fr.json"),
+    include_str!("../../lexicons/de.json"),
+    include_str!("../../lexicons/nl.json"),
+    include_str!("../../lexicons/it.json"),
 ];
 
 /// A language's labels per category, the words that make a tax id the customer's or the
