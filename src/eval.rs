@@ -152,6 +152,14 @@ async fn score(
     })
 }
 
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
 /// Per-field precision and recall (a field is scored only where the truth has it), the
 /// calibration table, and the misses.
 fn report(scored: &[Scored]) {
@@ -160,6 +168,18 @@ fn report(scored: &[Scored]) {
         expected: usize,
         predicted: usize,
         right: usize,
+    }
+    impl Tally {
+        fn print(&self, name: &str) {
+            println!(
+                "{name:<20}  {:>9.3}  {:>6.3}  ({} / {} / {})",
+                ratio(self.right, self.predicted),
+                ratio(self.right, self.expected),
+                self.right,
+                self.predicted,
+                self.expected
+            );
+        }
     }
     let mut per_field: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut bands = [(0usize, 0usize); BANDS.len()];
@@ -186,32 +206,16 @@ fn report(scored: &[Scored]) {
             }
         }
     }
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     println!("== fields ({} documents) ==", scored.len());
     println!("field                 precision  recall  (right / predicted / expected)");
     let mut all = Tally::default();
     for (name, t) in &per_field {
-        println!(
-            "{name:<20}  {:>9.3}  {:>6.3}  ({} / {} / {})",
-            ratio(t.right, t.predicted),
-            ratio(t.right, t.expected),
-            t.right,
-            t.predicted,
-            t.expected
-        );
+        t.print(name);
         all.expected += t.expected;
         all.predicted += t.predicted;
         all.right += t.right;
     }
-    println!(
-        "{:<20}  {:>9.3}  {:>6.3}  ({} / {} / {})",
-        "all",
-        ratio(all.right, all.predicted),
-        ratio(all.right, all.expected),
-        all.right,
-        all.predicted,
-        all.expected
-    );
+    all.print("all");
     println!("== calibration (confidence band: share right) ==");
     for (i, low) in BANDS.iter().enumerate() {
         let high = BANDS.get(i + 1).copied().unwrap_or(1.0);
