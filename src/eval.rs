@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::domain::text::PageText;
 use crate::pipeline::recognize::{self, Options, RecognizedPage};
 use crate::pipeline::sandbox::{self, Message, ReaderSlot, SandboxConfig};
 
@@ -19,6 +20,9 @@ pub struct EvalOptions {
     /// Documents read at once, each by its own reader process.
     pub readers: usize,
     pub pdfium_library: PathBuf,
+    /// Where to write each document's recognised lines (`NAME.txt`), to see why a field was
+    /// missed.
+    pub text_dir: Option<PathBuf>,
 }
 
 /// `NAME.truth.json`: the values a reader must find in `document` (a path beside it).
@@ -34,6 +38,7 @@ struct Scored {
     expected: BTreeMap<String, String>,
     /// Category → (normalised value, confidence); the first found of each category.
     found: BTreeMap<String, (String, f64)>,
+    pages: Vec<PageText>,
 }
 
 /// Confidence bands of the calibration table, lower bounds.
@@ -64,11 +69,15 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
         for chunk in truths.chunks(share) {
             let (chunk, readers) = (chunk.to_vec(), readers.clone());
             let (understanding, done) = (understanding.clone(), done.clone());
+            let text_dir = options.text_dir.clone();
             reads.spawn(async move {
                 let mut slot = ReaderSlot::default();
                 let mut scored = Vec::new();
                 for truth in chunk {
                     let result = score(&truth, &mut slot, &readers, &understanding).await;
+                    if let (Ok(scored), Some(dir)) = (&result, &text_dir) {
+                        write_text(dir, scored)?;
+                    }
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     eprintln!("[{n}/{total}] {}", truth.display());
                     scored.push(result?);
@@ -149,7 +158,32 @@ async fn score(
         document,
         expected: truth.fields,
         found,
+        pages: recognition.pages,
     })
+}
+
+/// One line per recognised line: page, top and left of the line, then its words.
+fn write_text(dir: &Path, scored: &Scored) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for page in &scored.pages {
+        for line in &page.lines {
+            if let Some(b) = line.bbox() {
+                let _ = writeln!(
+                    out,
+                    "p{} {:>6.1} {:>6.1}  {}",
+                    page.page_number,
+                    b.top,
+                    b.left,
+                    line.text()
+                );
+            }
+        }
+    }
+    let name = scored.document.file_name().unwrap_or_default();
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(name).with_extension("txt"), out)?;
+    Ok(())
 }
 
 fn ratio(a: usize, b: usize) -> f64 {

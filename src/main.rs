@@ -85,6 +85,9 @@ struct EvalArgs {
     /// PDFium shared library.
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
+    /// Write each document's recognised lines to DIR/NAME.txt.
+    #[arg(long, value_name = "DIR")]
+    text: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -277,6 +280,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     .readers
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
                 pdfium_library: args.pdfium_lib,
+                text_dir: args.text,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }

@@ -3,7 +3,7 @@
 //! cross-checked against the Portuguese fiscal QR code and against themselves (net + tax must
 //! make the total).
 
-use super::normalize;
+use super::{fields, normalize};
 use crate::domain::text::{PageText, Rect, Word};
 use crate::domain::understanding::{Field, QrCode, Table};
 
@@ -144,15 +144,16 @@ fn from_key_values(pages: &[PageText], kvs: &[Field]) -> Vec<Field> {
     out.extend(supplier.map(|f| renamed(f, "SupplierTaxId")));
     out.extend(customer.map(|f| renamed(f, "CustomerTaxId")));
 
-    for category in ["InvoiceNumber", "Atcud", "InvoiceDate", "DueDate"] {
-        out.extend(valid_first(category).map(|f| renamed(f, category)));
-    }
-    let amounts = |category| of(category).filter(|f| f.issue.is_none() && cents(f).is_some());
-    out.extend(amounts("NetTotal").next().map(|f| renamed(f, "NetTotal")));
-    out.extend(amounts("TaxTotal").next().map(|f| renamed(f, "TaxTotal")));
-    // Line and section totals are labelled "Total" too; the invoice's is the largest.
-    let gross = amounts("Total").max_by_key(|f| cents(f).unwrap_or(0));
-    out.extend(gross.map(|f| renamed(f, "GrossTotal")));
+    out.extend(valid_first("Atcud").map(|f| renamed(f, "Atcud")));
+    let candidates = fields::candidates(pages, kvs);
+    out.extend(fields::number(&candidates));
+    let issued = fields::issue_date(&candidates, "InvoiceDate", "InvoiceDate");
+    out.extend(fields::due_date(&candidates, issued.as_ref()));
+    out.extend(issued);
+    out.extend(fields::totals(
+        &candidates,
+        ["NetTotal", "TaxTotal", "GrossTotal"],
+    ));
     out
 }
 

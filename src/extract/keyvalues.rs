@@ -13,7 +13,7 @@ use crate::domain::understanding::Field;
 
 /// The shape a known label's value takes; decides normalisation and validation.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     DocNumber,
     Date,
     TaxId,
@@ -55,14 +55,16 @@ impl Kind {
 }
 
 /// A category a label may stand for and the kind of its value.
-type Candidate = (&'static str, Kind);
+pub(super) type Candidate = (&'static str, Kind);
 
 /// Categories known labels stand for, with the kind of their values. "VAT" is both a tax id
 /// and the tax total: the value's shape decides, in this order.
-const CATEGORIES: [(&str, Kind); 12] = [
+const CATEGORIES: [(&str, Kind); 14] = [
     ("InvoiceNumber", Kind::DocNumber),
     ("InvoiceDate", Kind::Date),
     ("DueDate", Kind::Date),
+    ("DeliveryDate", Kind::Date),
+    ("OrderDate", Kind::Date),
     ("TaxId", Kind::TaxId),
     ("Iban", Kind::Iban),
     ("Atcud", Kind::Atcud),
@@ -93,16 +95,36 @@ struct Lexicon {
     customer: Vec<String>,
     supplier: Vec<String>,
     connectors: Vec<String>,
+    /// Names of documents that carry a number ("Rechnung", "Credit note"), also as the end of
+    /// a compound ("Handelsrechnung").
+    #[serde(default)]
+    titles: Vec<String>,
+    /// Words that introduce a document's number ("Nr.", "No.", "Nº").
+    #[serde(default)]
+    number_marks: Vec<String>,
+    /// Words between a document's number and its date ("vom", "du", "dated").
+    #[serde(default)]
+    date_links: Vec<String>,
 }
 
 /// Every language's labels, roles and connectors merged, as label keys.
-struct Lexicons {
+pub(super) struct Lexicons {
     labels: Vec<(String, Candidate)>,
     roles: [(&'static str, Vec<String>); 2],
     connectors: Vec<String>,
+    pub(super) titles: Vec<String>,
+    pub(super) number_marks: Vec<String>,
+    pub(super) date_links: Vec<String>,
 }
 
-fn lexicons() -> &'static Lexicons {
+impl Lexicons {
+    /// Known labels as keys, with what they stand for.
+    pub(super) fn labels(&self) -> impl Iterator<Item = (&str, Candidate)> {
+        self.labels.iter().map(|(key, c)| (key.as_str(), *c))
+    }
+}
+
+pub(super) fn lexicons() -> &'static Lexicons {
     static MERGED: OnceLock<Lexicons> = OnceLock::new();
     MERGED.get_or_init(|| {
         // The files are part of the binary and checked by a test: a broken one is a build bug.
@@ -134,18 +156,21 @@ fn lexicons() -> &'static Lexicons {
                 ),
             ],
             connectors: keys(&mut parsed.iter().flat_map(|l| &l.connectors)),
+            titles: keys(&mut parsed.iter().flat_map(|l| &l.titles)),
+            number_marks: keys(&mut parsed.iter().flat_map(|l| &l.number_marks)),
+            date_links: keys(&mut parsed.iter().flat_map(|l| &l.date_links)),
         }
     })
 }
 
 /// A word of a line, or half of one glued at a colon ("NIF:123456789").
 #[derive(Debug, Clone)]
-struct Tok {
-    text: String,
-    bbox: Rect,
-    confidence: f64,
+pub(super) struct Tok {
+    pub(super) text: String,
+    pub(super) bbox: Rect,
+    pub(super) confidence: f64,
     /// A gap much wider than a space precedes it: it starts a new column.
-    gap_before: bool,
+    pub(super) gap_before: bool,
 }
 
 /// A typed value, ready to become a field.
@@ -252,7 +277,7 @@ fn field(page: &PageText, label: &[Tok], value: &[Tok], typed: Typed) -> Field {
 // Words and columns
 
 /// The line's words with column breaks marked; a colon glued to its value is split off.
-fn tokens(line: &Line) -> Vec<Tok> {
+pub(super) fn tokens(line: &Line) -> Vec<Tok> {
     let mut heights: Vec<f64> = line.words.iter().map(|w| w.bbox.height()).collect();
     heights.sort_by(f64::total_cmp);
     // A space is about a third of the text height; a column gap is well over a full height.
@@ -296,11 +321,11 @@ fn glued_colon(text: &str) -> Option<(&str, &str)> {
     (letters && !digits && !value.is_empty() && !value.starts_with('/')).then_some((label, value))
 }
 
-fn is_colon(tok: &Tok) -> bool {
+pub(super) fn is_colon(tok: &Tok) -> bool {
     tok.text.ends_with(':')
 }
 
-fn join(toks: &[Tok]) -> String {
+pub(super) fn join(toks: &[Tok]) -> String {
     toks.iter()
         .map(|t| t.text.as_str())
         .collect::<Vec<_>>()
@@ -329,7 +354,7 @@ fn segments(line: &[Tok]) -> Vec<Range<usize>> {
     out
 }
 
-fn is_numeric(text: &str) -> bool {
+pub(super) fn is_numeric(text: &str) -> bool {
     normalize::amount(text).is_some() || (text.contains('%') && normalize::percent(text).is_some())
 }
 
@@ -350,7 +375,7 @@ fn is_table_row(line: &[Tok]) -> bool {
 // Labels
 
 /// Case, accents and punctuation dropped; OCR look-alikes (0/o, 1/i/l) merged.
-fn label_key(text: &str) -> String {
+pub(super) fn label_key(text: &str) -> String {
     let mut key = String::new();
     for c in normalize::fold(text).chars() {
         match c {
@@ -365,7 +390,7 @@ fn label_key(text: &str) -> String {
 }
 
 /// The categories a run of label words may stand for, best first; empty when not a known label.
-fn known(words: &[Tok]) -> Vec<Candidate> {
+pub(super) fn known(words: &[Tok]) -> Vec<Candidate> {
     let key = label_key(&label_text(words));
     let mut direct: Vec<Candidate> = Vec::new();
     for (_, candidate) in lexicons().labels.iter().filter(|(k, _)| *k == key) {
@@ -587,7 +612,7 @@ fn typed_prefix(candidates: &[Candidate], words: &[Tok]) -> Option<(usize, Typed
 }
 
 /// The fewest leading words that read as a value of `kind`, and that value.
-fn shape_prefix(kind: Kind, words: &[Tok]) -> Option<(usize, String)> {
+pub(super) fn shape_prefix(kind: Kind, words: &[Tok]) -> Option<(usize, String)> {
     if kind == Kind::DocNumber {
         return doc_number(words);
     }
@@ -668,7 +693,7 @@ fn normal(kind: Kind, text: &str) -> Option<String> {
 }
 
 /// Why a well-shaped value is still wrong.
-fn validate(kind: Kind, normalized: &str) -> Option<&'static str> {
+pub(super) fn validate(kind: Kind, normalized: &str) -> Option<&'static str> {
     match kind {
         Kind::TaxId => {
             let nif = normalized.strip_prefix("PT").unwrap_or(normalized);

@@ -1,0 +1,500 @@
+//! Document fields chosen jointly from candidates. Candidates are the key-values (a known label
+//! and a value of its shape) plus what a looser reading of each line finds: a label with extra
+//! words before its value ("Steuerbetrag in EUR 0,00"), a label closing a compound word
+//! ("Rechnungswährung"), a document title with its number and date ("Rechnung Nr. 17 vom
+//! 01.02.2018"), and dates no label claims. Each candidate carries evidence (how it was
+//! labelled, how sure OCR was); the choice takes the best per field under constraints (net +
+//! tax = gross, a due date not before the issue date), and a field's confidence comes from its
+//! evidence, the constraints it meets and its margin over the runner-up.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::keyvalues::{self, Candidate as Meaning, Kind, Tok};
+use super::normalize;
+use crate::domain::text::PageText;
+use crate::domain::understanding::Field;
+
+/// A value that may become a field: read as a key-value category (`Total`, `InvoiceDate`, or
+/// `Date` when no label claims it) with some evidence, 0.0 ..= 1.0.
+#[derive(Debug, Clone)]
+pub(super) struct Candidate {
+    pub(super) field: Field,
+    pub(super) evidence: f64,
+}
+
+/// Evidence of a value whose label is found only loosely, per kind of looseness.
+const COMPOUND: f64 = 0.85;
+const EXTRA_WORD: f64 = 0.85;
+const TITLE_NUMBER: f64 = 0.9;
+const TITLE_DATE: f64 = 0.85;
+const UNLABELLED_DATE: f64 = 0.5;
+
+/// Every candidate on the pages: the key-values first, then the looser readings.
+pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = key_values
+        .iter()
+        .map(|f| Candidate {
+            evidence: if f.issue.is_some() {
+                f.confidence * 0.5
+            } else {
+                f.confidence
+            },
+            field: f.clone(),
+        })
+        .collect();
+    for page in pages {
+        let lines: Vec<Vec<Tok>> = page.lines.iter().map(keyvalues::tokens).collect();
+        for line in &lines {
+            loose_line(page, line, &mut out);
+        }
+    }
+    out
+}
+
+/// Known label keys and what they stand for, for lookups by key.
+fn label_index() -> &'static HashMap<String, Vec<Meaning>> {
+    static INDEX: OnceLock<HashMap<String, Vec<Meaning>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: HashMap<String, Vec<Meaning>> = HashMap::new();
+        for (key, meaning) in keyvalues::lexicons().labels() {
+            let meanings = index.entry(key.to_string()).or_default();
+            if !meanings.contains(&meaning) {
+                meanings.push(meaning);
+            }
+        }
+        index
+    })
+}
+
+/// Which words are qualifiers in parentheses ("(380)", "(EUR)", "(incl. tax)"): they say
+/// nothing about a label's meaning.
+fn parenthesised(line: &[Tok]) -> Vec<bool> {
+    let mut depth = 0usize;
+    line.iter()
+        .map(|t| {
+            let inside = depth > 0 || t.text.starts_with('(');
+            for c in t.text.chars() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+            inside
+        })
+        .collect()
+}
+
+fn has_digit(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+}
+
+fn is_currency_word(tok: &Tok) -> bool {
+    let letters = tok.text.chars().filter(|c| c.is_alphabetic()).count();
+    letters <= 4
+        && normalize::currency(tok.text.trim_matches(|c: char| "():".contains(c))).is_some()
+}
+
+/// The label starting at word `i` (up to five words; qualifiers in parentheses and a final
+/// colon aside): where it ends, what it may mean, and how surely. A label may close a compound
+/// word: "Rechnungswährung" ends with "Währung".
+fn loose_label(line: &[Tok], quoted: &[bool], i: usize) -> Option<(usize, Vec<Meaning>, f64)> {
+    let index = label_index();
+    if has_digit(&line[i].text) || keyvalues::is_colon(&line[i]) {
+        return None;
+    }
+    let mut best = None;
+    let mut key = String::new();
+    let mut first_key = String::new();
+    for (k, tok) in line.iter().enumerate().skip(i).take(6) {
+        if k > i && tok.gap_before {
+            break;
+        }
+        if quoted[k] && k > i {
+            continue;
+        }
+        if has_digit(&tok.text) {
+            break;
+        }
+        let word = keyvalues::label_key(&tok.text);
+        key.push_str(&word);
+        if k == i {
+            first_key = word;
+        }
+        if let Some(meanings) = index.get(&key) {
+            best = Some((k + 1, meanings.clone(), 1.0));
+            continue;
+        }
+        // A compound: the label starts inside the first word.
+        let compound = first_key
+            .char_indices()
+            .skip(1)
+            .map(|(at, _)| &key[at..])
+            .filter(|rest| rest.len() >= 5)
+            .find_map(|rest| index.get(rest));
+        if let Some(meanings) = compound {
+            if best.is_none() {
+                best = Some((k + 1, meanings.clone(), COMPOUND));
+            }
+        }
+    }
+    best
+}
+
+/// Past a label's extra words ("in EUR", "der Rechnung"), at most three of them: where the
+/// value may start and what the extra words cost.
+fn past_extra_words(line: &[Tok], quoted: &[bool], mut j: usize) -> Option<(usize, f64)> {
+    let mut factor = 1.0;
+    let mut extra = 0;
+    while let Some(tok) = line.get(j) {
+        if keyvalues::is_colon(tok) || is_currency_word(tok) || quoted[j] {
+            j += 1;
+            continue;
+        }
+        if has_digit(&tok.text) || tok.text.chars().any(|c| "€$£".contains(c)) {
+            return Some((j, factor));
+        }
+        if extra == 3 {
+            return None;
+        }
+        extra += 1;
+        factor *= EXTRA_WORD;
+        j += 1;
+    }
+    None
+}
+
+/// The first meaning whose shape the leading words have, as a typed candidate.
+fn typed(
+    meanings: &[Meaning],
+    words: &[Tok],
+) -> Option<(usize, &'static str, String, Option<String>)> {
+    meanings.iter().find_map(|&(category, kind)| {
+        let (n, normalized) = keyvalues::shape_prefix(kind, words)?;
+        let issue = keyvalues::validate(kind, &normalized).map(str::to_string);
+        Some((n, category, normalized, issue))
+    })
+}
+
+fn candidate(
+    page: &PageText,
+    label: &[Tok],
+    value: &[Tok],
+    category: &str,
+    normalized: String,
+    evidence: f64,
+) -> Candidate {
+    let words = label.iter().chain(value);
+    let count = label.len() + value.len();
+    let ocr = words.map(|t| t.confidence).sum::<f64>() / count.max(1) as f64;
+    Candidate {
+        field: Field {
+            page_number: page.page_number,
+            category: keyvalues::join(label)
+                .trim_end_matches(':')
+                .trim()
+                .to_string(),
+            category_normalized: category.to_string(),
+            content: keyvalues::join(value),
+            content_normalized: normalized,
+            bbox: value.iter().map(|t| t.bbox).reduce(|a, b| a.union(&b)),
+            confidence: ocr,
+            issue: None,
+        },
+        evidence: ocr * evidence,
+    }
+}
+
+/// Candidates on one line that the key-values may have missed.
+fn loose_line(page: &PageText, line: &[Tok], out: &mut Vec<Candidate>) {
+    let mut labelled = vec![false; line.len()];
+    let quoted = parenthesised(line);
+    for i in 0..line.len() {
+        if let Some(found) = title_number(page, line, &quoted, i) {
+            for (range, c) in found {
+                labelled[range].iter_mut().for_each(|u| *u = true);
+                out.push(c);
+            }
+            continue;
+        }
+        let Some((end, meanings, quality)) = loose_label(line, &quoted, i) else {
+            continue;
+        };
+        let Some((start, extra)) = past_extra_words(line, &quoted, end) else {
+            continue;
+        };
+        let Some((n, category, normalized, issue)) = typed(&meanings, &line[start..]) else {
+            continue;
+        };
+        let value = start..start + n;
+        // Another number right after: a table row, not a label and its value.
+        let row = line
+            .get(value.end)
+            .is_some_and(|t| keyvalues::is_numeric(&t.text));
+        let mut evidence = quality * extra * if row { 0.5 } else { 1.0 };
+        if issue.is_some() {
+            evidence *= 0.5;
+        }
+        labelled[value.clone()].iter_mut().for_each(|u| *u = true);
+        out.push(candidate(
+            page,
+            &line[i..end],
+            &line[value],
+            category,
+            normalized,
+            evidence,
+        ));
+    }
+    // Dates no label claims: a receipt's date, an invoice's date under its title.
+    let mut j = 0;
+    while j < line.len() {
+        if labelled[j] {
+            j += 1;
+            continue;
+        }
+        match keyvalues::shape_prefix(Kind::Date, &line[j..]) {
+            Some((n, iso)) if has_digit(&line[j].text) => {
+                out.push(candidate(
+                    page,
+                    &[],
+                    &line[j..j + n],
+                    "Date",
+                    iso,
+                    UNLABELLED_DATE,
+                ));
+                j += n;
+            }
+            _ => j += 1,
+        }
+    }
+}
+
+/// A document title, its number and maybe its date: "Handelsrechnung (380) Nr. 471102 vom
+/// 05.03.2018", "Invoice No. 17 dated 1 March 2024".
+fn title_number(
+    page: &PageText,
+    line: &[Tok],
+    quoted: &[bool],
+    i: usize,
+) -> Option<Vec<(std::ops::Range<usize>, Candidate)>> {
+    let lexicons = keyvalues::lexicons();
+    let is_in = |tok: &Tok, keys: &[String]| keys.contains(&keyvalues::label_key(&tok.text));
+    let first = keyvalues::label_key(&line[i].text);
+    let titled = lexicons
+        .titles
+        .iter()
+        .any(|t| first == *t || (first.ends_with(t.as_str()) && t.len() >= 6));
+    if !titled {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < line.len() && quoted[j] {
+        j += 1;
+    }
+    if !is_in(line.get(j)?, &lexicons.number_marks) {
+        return None;
+    }
+    j += 1;
+    if line.get(j).is_some_and(keyvalues::is_colon) {
+        j += 1;
+    }
+    let (n, number) = keyvalues::shape_prefix(Kind::DocNumber, line.get(j..)?)?;
+    let mut found = vec![(
+        j..j + n,
+        candidate(
+            page,
+            &line[i..j],
+            &line[j..j + n],
+            "InvoiceNumber",
+            number,
+            TITLE_NUMBER,
+        ),
+    )];
+    let link = j + n;
+    if line
+        .get(link)
+        .is_some_and(|t| is_in(t, &lexicons.date_links))
+    {
+        if let Some((m, iso)) = keyvalues::shape_prefix(Kind::Date, &line[link + 1..]) {
+            let value = link + 1..link + 1 + m;
+            found.push((
+                value.clone(),
+                candidate(
+                    page,
+                    &line[i..j],
+                    &line[value],
+                    "InvoiceDate",
+                    iso,
+                    TITLE_DATE,
+                ),
+            ));
+        }
+    }
+    Some(found)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The choice
+
+/// Candidates of a category, best evidence first, each value once (its best reading).
+fn ranked<'a>(candidates: &'a [Candidate], category: &str) -> Vec<&'a Candidate> {
+    let mut of: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.field.category_normalized == category)
+        .collect();
+    of.sort_by(|a, b| b.evidence.total_cmp(&a.evidence));
+    let mut seen: Vec<&str> = Vec::new();
+    of.retain(|c| {
+        let new = !seen.contains(&c.field.content_normalized.as_str());
+        if new {
+            seen.push(&c.field.content_normalized);
+        }
+        new
+    });
+    of
+}
+
+/// The chosen candidate as a field named `category`, its confidence from its evidence and its
+/// margin over the runner-up.
+fn chosen(best: &Candidate, runner_up: Option<&Candidate>, category: &str, bonus: f64) -> Field {
+    let margin = runner_up.map_or(1.0, |r| {
+        ((best.evidence - r.evidence) / 0.3).clamp(0.0, 1.0)
+    });
+    let confidence = (best.evidence * (0.8 + 0.2 * margin) + bonus).clamp(0.0, 1.0);
+    Field {
+        category_normalized: category.to_string(),
+        confidence,
+        issue: best.field.issue.clone(),
+        ..best.field.clone()
+    }
+}
+
+/// The best of a category; the runner-up sets the margin.
+fn best_of(candidates: &[Candidate], from: &str, to: &str) -> Option<Field> {
+    let of = ranked(candidates, from);
+    of.first()
+        .map(|best| chosen(best, of.get(1).copied(), to, 0.0))
+}
+
+fn cents(c: &Candidate) -> Option<i128> {
+    normalize::amount_cents(&c.field.content_normalized)
+}
+
+/// Net, tax and gross chosen together: the triple with the most evidence, where net + tax =
+/// gross to the cent counts as strong evidence for all three.
+pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
+    let amounts = |category| -> Vec<&Candidate> {
+        let mut of = ranked(candidates, category);
+        of.retain(|c| c.field.issue.is_none() && cents(c).is_some());
+        of.truncate(8);
+        of
+    };
+    let (net, tax, gross) = (amounts("NetTotal"), amounts("TaxTotal"), amounts("Total"));
+    let largest_gross = gross.iter().filter_map(|c| cents(c)).max();
+    fn option<'a>(list: &[&'a Candidate]) -> Vec<Option<&'a Candidate>> {
+        let mut all: Vec<Option<&Candidate>> = list.iter().copied().map(Some).collect();
+        all.push(None);
+        all
+    }
+    let evidence = |c: Option<&Candidate>| c.map_or(0.0, |c| c.evidence);
+    let mut best: Option<(f64, [Option<&Candidate>; 3], bool)> = None;
+    for n in option(&net) {
+        for t in option(&tax) {
+            for g in option(&gross) {
+                let value = |c: Option<&Candidate>| c.and_then(cents);
+                let adds_up = matches!(
+                    (value(n), value(t), value(g)),
+                    (Some(n), Some(t), Some(g)) if n + t == g
+                );
+                // Gross below net is impossible (in magnitude, for credit notes too).
+                let impossible =
+                    matches!((value(n), value(g)), (Some(n), Some(g)) if g.abs() < n.abs());
+                // Line and section totals are labelled "Total" too; the invoice's is the largest.
+                let largest = value(g).is_some() && value(g) == largest_gross;
+                let score = evidence(n)
+                    + evidence(t)
+                    + evidence(g)
+                    + if adds_up { 1.5 } else { 0.0 }
+                    + if largest { 0.1 } else { 0.0 }
+                    - if impossible { 2.0 } else { 0.0 };
+                if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                    best = Some((score, [n, t, g], adds_up));
+                }
+            }
+        }
+    }
+    let Some((_, picked, adds_up)) = best else {
+        return Vec::new();
+    };
+    let lists = [&net, &tax, &gross];
+    let mut out = Vec::new();
+    for ((pick, list), name) in picked.into_iter().zip(lists).zip(names) {
+        let Some(pick) = pick else { continue };
+        let runner_up = list
+            .iter()
+            .find(|c| c.field.content_normalized != pick.field.content_normalized)
+            .copied();
+        let bonus = if adds_up { 0.1 } else { -0.1 };
+        let margin_free = if adds_up { None } else { runner_up };
+        out.push(chosen(pick, margin_free, name, bonus));
+    }
+    out
+}
+
+/// The document's date: a labelled one, else the first date no label claims, top of the first
+/// page first.
+pub(super) fn issue_date(candidates: &[Candidate], labelled: &str, to: &str) -> Option<Field> {
+    if let Some(field) = best_of(candidates, labelled, to) {
+        return Some(field);
+    }
+    let claimed = |c: &Candidate| {
+        candidates.iter().any(|o| {
+            o.field.category_normalized != "Date"
+                && o.field.page_number == c.field.page_number
+                && o.field.content_normalized == c.field.content_normalized
+        })
+    };
+    let mut free: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.field.category_normalized == "Date" && !claimed(c))
+        .collect();
+    free.sort_by(|a, b| {
+        let top = |c: &Candidate| c.field.bbox.map_or(0.0, |b| b.top);
+        a.field
+            .page_number
+            .cmp(&b.field.page_number)
+            .then(top(a).total_cmp(&top(b)))
+    });
+    let first = free.first()?;
+    let others = free
+        .iter()
+        .filter(|c| c.field.content_normalized != first.field.content_normalized)
+        .count();
+    // One date on the whole document is surely its date; several make it a guess.
+    let bonus = if others == 0 { 0.35 } else { 0.0 };
+    Some(chosen(first, None, to, bonus))
+}
+
+/// A due date, never before the issue date; the latest when several are as likely (the net
+/// date after a discount date).
+pub(super) fn due_date(candidates: &[Candidate], issued: Option<&Field>) -> Option<Field> {
+    let mut of = ranked(candidates, "DueDate");
+    if let Some(issued) = issued {
+        of.retain(|c| c.field.content_normalized >= issued.content_normalized);
+    }
+    let top = of.first()?.evidence;
+    let best = of
+        .iter()
+        .filter(|c| c.evidence >= top - 0.05)
+        .max_by(|a, b| a.field.content_normalized.cmp(&b.field.content_normalized))?;
+    let runner_up = of
+        .iter()
+        .find(|c| c.field.content_normalized != best.field.content_normalized)
+        .copied();
+    Some(chosen(best, runner_up, "DueDate", 0.0))
+}
+
+pub(super) fn number(candidates: &[Candidate]) -> Option<Field> {
+    best_of(candidates, "InvoiceNumber", "InvoiceNumber")
+}
