@@ -1,6 +1,7 @@
 //! Document understanding on recognised pages: value normalisation, key-values, tables, the
 //! Portuguese fiscal QR code, and invoice fields. Pure functions over `domain::text` pages.
 pub mod atqr;
+pub mod einvoice;
 pub mod ids;
 pub mod invoice;
 pub mod keyvalues;
