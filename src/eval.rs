@@ -19,6 +19,8 @@ pub struct EvalOptions {
     /// Documents read at once, each by its own reader process.
     pub readers: usize,
     pub pdfium_library: PathBuf,
+    /// Read invoice fields from the page only, not from embedded e-invoice XML.
+    pub ignore_embedded: bool,
 }
 
 /// `NAME.truth.json`: the values a reader must find in `document` (a path beside it).
@@ -52,6 +54,7 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
     let understanding = Options {
         languages: options.languages.clone(),
         invoice_fields: true,
+        embedded_invoice: !options.ignore_embedded,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

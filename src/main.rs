@@ -85,6 +85,10 @@ struct EvalArgs {
     /// PDFium shared library.
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
+    /// Read invoice fields from the page even where a PDF carries e-invoice XML (measures the
+    /// visual reading).
+    #[arg(long)]
+    ignore_embedded: bool,
 }
 
 #[derive(Args)]
@@ -277,6 +281,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     .readers
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
                 pdfium_library: args.pdfium_lib,
+                ignore_embedded: args.ignore_embedded,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }

@@ -2,6 +2,7 @@
 //! Portuguese fiscal QR code, and invoice fields. Pure functions over `domain::text` pages.
 pub mod atqr;
 pub mod einvoice;
+pub mod embedded;
 pub mod ids;
 pub mod invoice;
 pub mod keyvalues;
