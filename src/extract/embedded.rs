@@ -52,14 +52,16 @@ pub fn merge(
         merged.fields.push(field);
     }
     let has_vat = stated.fields.iter().any(|f| is_vat(&f.category_normalized));
-    let lacking = read.into_iter().filter(|f| {
-        let category = f.category_normalized.as_str();
-        !stated
-            .fields
-            .iter()
-            .any(|s| s.category_normalized == category)
-            && !(has_vat && is_vat(category))
-    });
+    let covered = |category: &str| {
+        (has_vat && is_vat(category))
+            || stated
+                .fields
+                .iter()
+                .any(|s| s.category_normalized == category)
+    };
+    let lacking = read
+        .into_iter()
+        .filter(|f| !covered(&f.category_normalized));
     merged.fields.extend(lacking);
     merged
 }
