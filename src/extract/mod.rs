@@ -1,5 +1,6 @@
 //! Document understanding on recognised pages: value normalisation, key-values, tables, the
-//! Portuguese fiscal QR code, and invoice fields. Pure functions over `domain::text` pages.
+//! Portuguese fiscal QR code, invoice fields, and the e-invoice XML a PDF may carry. Pure
+//! functions over `domain::text` pages.
 pub mod atqr;
 pub mod einvoice;
 pub mod embedded;

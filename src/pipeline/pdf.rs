@@ -321,7 +321,9 @@ impl<'a> Document<'a> {
 
     /// Files attached to the document (its embedded-files name tree) whose name `wanted`
     /// accepts, each at most `max_bytes` once decoded; larger ones are left out. Only the first
-    /// `MAX_ATTACHMENTS` are looked at, so a file listing thousands costs nothing.
+    /// `MAX_ATTACHMENTS` are looked at, so a file listing thousands costs nothing. PDFium
+    /// decodes a file to learn its size: a decompression bomb here costs the reader what one in
+    /// a page's content would (its memory limit), never the server.
     pub fn attachments(&self, wanted: impl Fn(&str) -> bool, max_bytes: usize) -> Vec<Attachment> {
         const MAX_ATTACHMENTS: usize = 32;
         self.inner

@@ -493,3 +493,62 @@ fn for_each_tiff_page(
         index += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::keyvalues::tests::page;
+
+    fn gross_total(pages: Vec<RecognizedPage>, embedded_invoice: bool) -> (String, bool) {
+        let options = Options {
+            languages: "eng".into(),
+            invoice_fields: true,
+            embedded_invoice,
+        };
+        let invoice = understand(pages, &options).understanding.invoice;
+        let gross = invoice
+            .into_iter()
+            .find(|f| f.category_normalized == "GrossTotal");
+        gross.map_or_else(Default::default, |f| (f.category, f.bbox.is_some()))
+    }
+
+    #[test]
+    fn the_embedded_invoice_survives_a_saved_page() {
+        let xml = b"<Invoice><ID>7</ID><LegalMonetaryTotal>\
+            <TaxInclusiveAmount>172.50</TaxInclusiveAmount></LegalMonetaryTotal></Invoice>";
+        let first = RecognizedPage {
+            text: page(&["Gesamtbetrag: 172,50"]),
+            codes: Vec::new(),
+            rulings: Rulings::default(),
+            embedded: einvoice::parse("factur-x.xml", xml),
+        };
+        let plain = RecognizedPage {
+            embedded: None,
+            ..first.clone()
+        };
+        let saved = serde_json::to_string(&plain).expect("a page saves");
+        assert!(!saved.contains("embedded"), "saved as before: {saved}");
+        let resumed: RecognizedPage = serde_json::from_str(&saved).expect("an older page loads");
+        assert_eq!(resumed, plain);
+
+        let saved = serde_json::to_string(&first).expect("a page saves");
+        let resumed: RecognizedPage = serde_json::from_str(&saved).expect("a saved page loads");
+        assert_eq!(resumed, first);
+        let later = RecognizedPage {
+            text: PageText {
+                page_number: 2,
+                ..page(&["Seite 2"])
+            },
+            ..plain
+        };
+        assert_eq!(
+            gross_total(vec![resumed.clone(), later.clone()], true),
+            ("TaxInclusiveAmount".into(), true)
+        );
+        assert_eq!(
+            gross_total(vec![resumed, later], false),
+            ("Gesamtbetrag".into(), true),
+            "the XML ignored"
+        );
+    }
+}
