@@ -23,6 +23,8 @@ pub struct EvalOptions {
     /// Where to write each document's recognised lines (`NAME.txt`), to see why a field was
     /// missed.
     pub text_dir: Option<PathBuf>,
+    /// Read invoice fields from the page only, not from embedded e-invoice XML.
+    pub ignore_embedded: bool,
 }
 
 /// `NAME.truth.json`: the values a reader must find in `document` (a path beside it).
@@ -57,6 +59,7 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
     let understanding = Options {
         languages: options.languages.clone(),
         invoice_fields: true,
+        embedded_invoice: !options.ignore_embedded,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -88,6 +88,10 @@ struct EvalArgs {
     /// Write each document's recognised lines to DIR/NAME.txt.
     #[arg(long, value_name = "DIR")]
     text: Option<PathBuf>,
+    /// Read invoice fields from the page even where a PDF carries e-invoice XML (measures the
+    /// visual reading).
+    #[arg(long)]
+    ignore_embedded: bool,
 }
 
 #[derive(Args)]
@@ -281,6 +285,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
                 pdfium_library: args.pdfium_lib,
                 text_dir: args.text,
+                ignore_embedded: args.ignore_embedded,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }

@@ -1,7 +1,8 @@
 //! Helvetica and Helvetica-Bold in WinAnsiEncoding: Windows-1252 encoding of text, advance
-//! widths for right alignment, and the writer for text-only PDFs built on them.
+//! widths for right alignment, and the writer for text-only PDFs built on them (with attached
+//! files, for e-invoices).
 
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref};
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
 pub(crate) const PAGE_WIDTH: f32 = 595.0;
 pub(crate) const PAGE_HEIGHT: f32 = 842.0;
@@ -144,6 +145,15 @@ pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
 
 /// A PDF of A4 pages drawn with `Font`s: one content stream per page, both fonts shared.
 pub(crate) fn text_pdf(pages: impl ExactSizeIterator<Item = Content>) -> Vec<u8> {
+    text_pdf_with_files(pages, &[])
+}
+
+/// [`text_pdf`] with files attached (name, bytes), as the document's embedded files: how
+/// Factur-X and ZUGFeRD carry their XML.
+pub(crate) fn text_pdf_with_files(
+    pages: impl ExactSizeIterator<Item = Content>,
+    files: &[(&str, &[u8])],
+) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
     let regular = Ref::new(3);
@@ -153,8 +163,35 @@ pub(crate) fn text_pdf(pages: impl ExactSizeIterator<Item = Content>) -> Vec<u8>
         .map(|i| Ref::new(5 + 2 * i))
         .collect();
 
+    // Each file takes two ids after the pages': its file specification and its stream.
+    let first_file = 5 + 2 * page_ids.len() as i32;
+    let file_ids: Vec<(Ref, Ref)> = (0..files.len() as i32)
+        .map(|i| {
+            (
+                Ref::new(first_file + 2 * i),
+                Ref::new(first_file + 2 * i + 1),
+            )
+        })
+        .collect();
+
     let mut pdf = Pdf::new();
-    pdf.catalog(catalog).pages(tree);
+    let mut root = pdf.catalog(catalog);
+    root.pages(tree);
+    if !files.is_empty() {
+        let mut names = root.names();
+        let mut tree = names.embedded_files();
+        let mut entries = tree.names();
+        for ((name, _), (spec, _)) in files.iter().zip(&file_ids) {
+            entries.insert(Str(name.as_bytes()), *spec);
+        }
+    }
+    root.finish();
+    for ((name, bytes), (spec, stream)) in files.iter().zip(&file_ids) {
+        pdf.file_spec(*spec)
+            .path(Str(name.as_bytes()))
+            .embedded_file(*stream);
+        pdf.embedded_file(*stream, bytes);
+    }
     pdf.pages(tree)
         .kids(page_ids.iter().copied())
         .count(page_ids.len() as i32);

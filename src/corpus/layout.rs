@@ -282,13 +282,18 @@ impl Canvas {
 
 /// A born-digital A4 invoice PDF, text in Helvetica (WinAnsi) so the text layer is exact.
 pub fn invoice_pdf(invoice: &InvoiceTruth) -> Vec<u8> {
+    text_pdf(std::iter::once(invoice_page(invoice)))
+}
+
+/// The invoice's one page.
+pub(crate) fn invoice_page(invoice: &InvoiceTruth) -> Content {
     let labels = Labels::for_language(invoice.language);
     let mut canvas = Canvas::new();
     parties(&mut canvas, labels, invoice);
     let table_bottom = line_items(&mut canvas, labels, invoice);
     totals(&mut canvas, labels, invoice, table_bottom + 28.0);
     footer(&mut canvas, labels, invoice);
-    text_pdf(std::iter::once(canvas.content))
+    canvas.content
 }
 
 /// A page with one ruled table whose columns all hold text (a contact list, say): tables like

@@ -1,17 +1,19 @@
 //! Deterministic test and benchmark documents with exact ground truth: Portuguese-style
 //! invoices (truth, born-digital PDF, phone/scanner captures, scanned PDFs, multi-page TIFFs)
 //! and hostile inputs (a PNG decompression bomb, a PDF with thousands of pages, a PDF that
-//! floods PDFium).
+//! floods PDFium), and e-invoices (the invoice PDF with its Factur-X CII XML attached).
 //!
 //! Everything is a pure function of its arguments and seed, so tests and the benchmark can
 //! regenerate the same corpus instead of committing binary fixtures.
 
+mod einvoice;
 mod fonts;
 mod hostile;
 mod invoice;
 mod layout;
 mod scan;
 
+pub use einvoice::{cii_xml, einvoice_pdf};
 pub use hostile::{bomb_png, huge_image_pdf, many_page_pdf, operator_flood_pdf};
 pub use invoice::invoices;
 pub use layout::{invoice_pdf, ruled_text_table_pdf};

@@ -1,6 +1,9 @@
 //! Document understanding on recognised pages: value normalisation, key-values, tables, the
-//! Portuguese fiscal QR code, and invoice and receipt fields. Pure functions over `domain::text` pages.
+//! Portuguese fiscal QR code, invoice and receipt fields, and the e-invoice XML a PDF may
+//! carry. Pure functions over `domain::text` pages.
 pub mod atqr;
+pub mod einvoice;
+pub mod embedded;
 mod fields;
 pub mod ids;
 pub mod invoice;

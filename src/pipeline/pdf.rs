@@ -1,5 +1,5 @@
-//! PDF facts through PDFium: page count, the text layer as words and lines with boxes, and
-//! gray renders of pages or regions for OCR and QR codes.
+//! PDF facts through PDFium: page count, the text layer as words and lines with boxes, gray
+//! renders of pages or regions for OCR and QR codes, and attached files (e-invoice XML).
 //!
 //! Why PDFium (Chromium's engine, BSD): correct word boxes, rotated text included, and a 300 dpi
 //! page render in about 55 ms, text in about 3 ms. MuPDF is AGPL; Poppler is GPL and glued
@@ -109,6 +109,12 @@ fn gray_image(bitmap: &PdfBitmap) -> Option<image::GrayImage> {
 pub struct Drawings {
     pub graphics: Vec<Rect>,
     pub rulings: Vec<Rect>,
+}
+
+/// A file attached to a PDF: its name in the document and its decoded bytes.
+pub struct Attachment {
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Part of a page rendered to gray: its top-left corner in page points, and the scale.
@@ -311,6 +317,28 @@ impl<'a> Document<'a> {
             left: f64::from(x) / scale,
             top: f64::from(y) / scale,
         })
+    }
+
+    /// Files attached to the document (its embedded-files name tree) whose name `wanted`
+    /// accepts, each at most `max_bytes` once decoded; larger ones are left out. Only the first
+    /// `MAX_ATTACHMENTS` are looked at, so a file listing thousands costs nothing. PDFium
+    /// decodes a file to learn its size: a decompression bomb here costs the reader what one in
+    /// a page's content would (its memory limit), never the server.
+    pub fn attachments(&self, wanted: impl Fn(&str) -> bool, max_bytes: usize) -> Vec<Attachment> {
+        const MAX_ATTACHMENTS: usize = 32;
+        self.inner
+            .attachments()
+            .iter()
+            .take(MAX_ATTACHMENTS)
+            .filter_map(|attachment| {
+                let name = attachment.name();
+                if !wanted(&name) || attachment.len() > max_bytes {
+                    return None;
+                }
+                let bytes = attachment.save_to_bytes().ok()?;
+                Some(Attachment { name, bytes })
+            })
+            .collect()
     }
 
     /// Renders the page at `dpi`, scaled down when its longer side would exceed `max_side`

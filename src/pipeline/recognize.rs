@@ -1,7 +1,8 @@
 //! Recognition of a whole document, one page at a time so memory follows pages in flight, not
 //! document size: a PDF page's text layer where it has a usable one, OCR of a render where it
 //! does not (scanned and mixed PDFs, page by page), OCR of every image frame, and QR codes on
-//! every page that draws graphics. Then document understanding over the recognised pages.
+//! every page that draws graphics, and the e-invoice XML a PDF may carry (with its first page).
+//! Then document understanding over the recognised pages.
 
 use std::io::Cursor;
 
@@ -12,7 +13,8 @@ use super::detect::{self, DocumentKind, Unreadable};
 use super::{barcodes, ocr, pdf, rulings};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Table, Understanding};
-use crate::extract::{atqr, invoice, keyvalues, lattice, tables};
+use crate::extract::einvoice::{self, EmbeddedInvoice};
+use crate::extract::{atqr, embedded, invoice, keyvalues, lattice, tables};
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -33,6 +35,9 @@ pub struct Options {
     pub languages: String,
     /// Extract invoice fields (invoice workspaces).
     pub invoice_fields: bool,
+    /// Take invoice fields from the e-invoice XML a PDF carries; off, they are read from the
+    /// page alone (measuring the visual reading).
+    pub embedded_invoice: bool,
 }
 
 /// What recognition produced: the text of every page and what was understood from it.
@@ -65,7 +70,11 @@ pub fn recognize_pages(
         DocumentKind::Pdf => {
             let document = pdf::Document::open(bytes).map_err(|e| Unreadable(e.to_string()))?;
             for index in first..document.page_count() {
-                each(index, pdf_page(&document, index, languages)?)?;
+                let mut page = pdf_page(&document, index, languages)?;
+                if index == 0 {
+                    page.embedded = embedded_invoice(&document);
+                }
+                each(index, page)?;
             }
             Ok(())
         }
@@ -82,13 +91,15 @@ pub fn understand(pages: Vec<RecognizedPage>, options: &Options) -> Recognition 
     let mut texts = Vec::with_capacity(pages.len());
     let mut rulings = Vec::with_capacity(pages.len());
     let mut qr_codes = Vec::new();
+    let mut stated = None;
     for page in pages {
+        stated = stated.or(page.embedded);
         texts.push(page.text);
         qr_codes.extend(page.codes);
         rulings.push(page.rulings);
     }
     Recognition {
-        understanding: understand_pages(&texts, &rulings, qr_codes, options),
+        understanding: understand_pages(&texts, &rulings, qr_codes, stated, options),
         pages: texts,
     }
 }
@@ -99,6 +110,10 @@ pub struct RecognizedPage {
     text: PageText,
     codes: Vec<QrCode>,
     rulings: Rulings,
+    /// The e-invoice the document carries as XML, on its first page only. Kept with the page,
+    /// so a resumed recognition still has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    embedded: Option<EmbeddedInvoice>,
 }
 
 /// Ruling lines of a page in its units, and how far apart two may be and still meet: PDF
@@ -126,21 +141,31 @@ impl Rulings {
     }
 }
 
-/// Key-values, tables and invoice fields from the recognised pages.
+/// Key-values, tables and invoice fields from the recognised pages; where the document
+/// carries an e-invoice, its values are the invoice fields, placed on the page.
 fn understand_pages(
     pages: &[PageText],
     rulings: &[Rulings],
     qr_codes: Vec<QrCode>,
+    stated: Option<EmbeddedInvoice>,
     options: &Options,
 ) -> Understanding {
-    let key_values = keyvalues::extract(pages);
+    let mut key_values = keyvalues::extract(pages);
     let tables: Vec<_> = pages
         .iter()
         .zip(rulings)
         .flat_map(|(page, rulings)| page_tables(page, rulings))
         .collect();
     let invoice = if options.invoice_fields {
-        invoice::extract(pages, &key_values, &tables, &qr_codes)
+        let read = invoice::extract(pages, &key_values, &tables, &qr_codes);
+        match stated.filter(|_| options.embedded_invoice) {
+            Some(stated) => {
+                let merged = embedded::merge(&stated, read, pages, &key_values);
+                key_values.extend(merged.mismatches);
+                merged.fields
+            }
+            None => read,
+        }
     } else {
         Vec::new()
     };
@@ -212,6 +237,7 @@ fn pdf_page(
             text,
             codes,
             rulings,
+            embedded: None,
         });
     }
     let render = document
@@ -232,7 +258,15 @@ fn pdf_page(
         text: page,
         codes,
         rulings,
+        embedded: None,
     })
+}
+
+/// The first attached file that is an e-invoice. What PDFium cannot give is simply absent: a
+/// broken attachment never makes the document unreadable.
+fn embedded_invoice(document: &pdf::Document) -> Option<EmbeddedInvoice> {
+    let files = document.attachments(einvoice::is_candidate, einvoice::MAX_XML_BYTES);
+    einvoice::first_invoice(files.iter().map(|f| (f.name.as_str(), f.bytes.as_slice())))
 }
 
 /// A text layer worth trusting: some words, mostly made of real characters (scanned PDFs carry
@@ -272,6 +306,7 @@ fn image_page(
         text: page,
         codes,
         rulings,
+        embedded: None,
     })
 }
 
@@ -456,5 +491,64 @@ fn for_each_tiff_page(
         }
         decoder.next_image().map_err(bad)?;
         index += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::keyvalues::tests::page;
+
+    fn gross_total(pages: Vec<RecognizedPage>, embedded_invoice: bool) -> (String, bool) {
+        let options = Options {
+            languages: "eng".into(),
+            invoice_fields: true,
+            embedded_invoice,
+        };
+        let invoice = understand(pages, &options).understanding.invoice;
+        let gross = invoice
+            .into_iter()
+            .find(|f| f.category_normalized == "GrossTotal");
+        gross.map_or_else(Default::default, |f| (f.category, f.bbox.is_some()))
+    }
+
+    #[test]
+    fn the_embedded_invoice_survives_a_saved_page() {
+        let xml = b"<Invoice><ID>7</ID><LegalMonetaryTotal>\
+            <TaxInclusiveAmount>172.50</TaxInclusiveAmount></LegalMonetaryTotal></Invoice>";
+        let first = RecognizedPage {
+            text: page(&["Gesamtbetrag: 172,50"]),
+            codes: Vec::new(),
+            rulings: Rulings::default(),
+            embedded: einvoice::parse("factur-x.xml", xml),
+        };
+        let plain = RecognizedPage {
+            embedded: None,
+            ..first.clone()
+        };
+        let saved = serde_json::to_string(&plain).expect("a page saves");
+        assert!(!saved.contains("embedded"), "saved as before: {saved}");
+        let resumed: RecognizedPage = serde_json::from_str(&saved).expect("an older page loads");
+        assert_eq!(resumed, plain);
+
+        let saved = serde_json::to_string(&first).expect("a page saves");
+        let resumed: RecognizedPage = serde_json::from_str(&saved).expect("a saved page loads");
+        assert_eq!(resumed, first);
+        let later = RecognizedPage {
+            text: PageText {
+                page_number: 2,
+                ..page(&["Seite 2"])
+            },
+            ..plain
+        };
+        assert_eq!(
+            gross_total(vec![resumed.clone(), later.clone()], true),
+            ("TaxInclusiveAmount".into(), true)
+        );
+        assert_eq!(
+            gross_total(vec![resumed, later], false),
+            ("Gesamtbetrag".into(), true),
+            "the XML ignored"
+        );
     }
 }

@@ -8,6 +8,7 @@ mod catalog;
 mod connections;
 mod create;
 mod docs;
+mod einvoices;
 mod errors;
 mod export;
 mod integration_status;

@@ -8,7 +8,7 @@ use crate::common::server::{start, start_with, TestServer};
 use docket::corpus::{self, InvoiceTruth, Language};
 
 /// A workspace of the given template; returns its id.
-async fn workspace(server: &TestServer, template: &str) -> i64 {
+pub(crate) async fn workspace(server: &TestServer, template: &str) -> i64 {
     let org = server.credentials.organization.id;
     let store = server.docket.store();
     store
@@ -20,7 +20,12 @@ async fn workspace(server: &TestServer, template: &str) -> i64 {
 
 /// Uploads `bytes` to the workspace and waits until the task is ready for review; returns the
 /// export.
-async fn process(server: &TestServer, workspace_id: i64, name: &str, bytes: Vec<u8>) -> Value {
+pub(crate) async fn process(
+    server: &TestServer,
+    workspace_id: i64,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Value {
     let form = reqwest::multipart::Form::new()
         .text("workspaceId", workspace_id.to_string())
         .part(
@@ -34,7 +39,10 @@ async fn process(server: &TestServer, workspace_id: i64, name: &str, bytes: Vec<
     server.export(id).await
 }
 
-fn entities<'a>(export: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+pub(crate) fn entities<'a>(
+    export: &'a Value,
+    kind: &'a str,
+) -> impl Iterator<Item = &'a Value> + 'a {
     export["chunks"]
         .as_array()
         .unwrap()
@@ -44,7 +52,7 @@ fn entities<'a>(export: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Va
 }
 
 /// Invoice fields as name → normalised value.
-fn invoice_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn invoice_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
     entities(export, "invoiceField")
         .map(|e| {
             let value = &e["keyValues"][0];
@@ -71,7 +79,7 @@ fn words(export: &Value) -> Vec<String> {
         .collect()
 }
 
-fn truth(language: Language) -> InvoiceTruth {
+pub(crate) fn truth(language: Language) -> InvoiceTruth {
     corpus::invoices(4, 7)
         .into_iter()
         .find(|t| t.language == language)
