@@ -10,6 +10,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::domain::text::PageText;
+use crate::domain::understanding::Field;
 use crate::pipeline::recognize::{self, Options, RecognizedPage};
 use crate::pipeline::sandbox::{self, Message, ReaderSlot, SandboxConfig};
 
@@ -41,6 +42,8 @@ struct Scored {
     /// Category → (normalised value, confidence); the first found of each category.
     found: BTreeMap<String, (String, f64)>,
     pages: Vec<PageText>,
+    /// Everything found, for the text dump.
+    fields: Vec<Field>,
 }
 
 /// Confidence bands of the calibration table, lower bounds.
@@ -162,6 +165,12 @@ async fn score(
         expected: truth.fields,
         found,
         pages: recognition.pages,
+        fields: understood
+            .invoice
+            .iter()
+            .chain(&understood.key_values)
+            .cloned()
+            .collect(),
     })
 }
 
@@ -182,6 +191,21 @@ fn write_text(dir: &Path, scored: &Scored) -> anyhow::Result<()> {
                 );
             }
         }
+    }
+    let _ = writeln!(out, "== found (field: value, confidence, label as read)");
+    for f in &scored.fields {
+        let _ = writeln!(
+            out,
+            "p{} {}: {:?} {:.2} {:?}{}",
+            f.page_number,
+            f.category_normalized,
+            f.content_normalized,
+            f.confidence,
+            f.category,
+            f.issue
+                .as_ref()
+                .map_or(String::new(), |i| format!(" ({i})"))
+        );
     }
     let name = scored.document.file_name().unwrap_or_default();
     std::fs::create_dir_all(dir)?;

@@ -29,6 +29,7 @@ const EXTRA_WORD: f64 = 0.85;
 const TITLE_NUMBER: f64 = 0.9;
 const TITLE_DATE: f64 = 0.85;
 const UNLABELLED_DATE: f64 = 0.5;
+const HEADER: f64 = 0.8;
 
 /// Every candidate on the pages: the key-values first, then the looser readings.
 pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candidate> {
@@ -45,8 +46,8 @@ pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candid
         .collect();
     for page in pages {
         let lines: Vec<Vec<Tok>> = page.lines.iter().map(keyvalues::tokens).collect();
-        for line in &lines {
-            loose_line(page, line, &mut out);
+        for (li, line) in lines.iter().enumerate() {
+            loose_line(page, line, &lines[..li], &mut out);
         }
     }
     out
@@ -142,18 +143,28 @@ fn loose_label(line: &[Tok], quoted: &[bool], i: usize) -> Option<(usize, Vec<Me
     best
 }
 
-/// Past a label's extra words ("in EUR", "der Rechnung"), at most three of them: where the
-/// value may start and what the extra words cost.
-fn past_extra_words(line: &[Tok], quoted: &[bool], mut j: usize) -> Option<(usize, f64)> {
+/// The value after a label, past at most three extra words ("in EUR", "der Rechnung"),
+/// qualifiers in parentheses and a colon: where it is, what it reads as, and what the extra
+/// words cost.
+fn value_after(
+    line: &[Tok],
+    quoted: &[bool],
+    meanings: &[Meaning],
+    mut j: usize,
+) -> Option<(std::ops::Range<usize>, Typed, f64)> {
     let mut factor = 1.0;
     let mut extra = 0;
     while let Some(tok) = line.get(j) {
+        if let Some((n, typed)) = typed(meanings, &line[j..]) {
+            return Some((j..j + n, typed, factor));
+        }
+        // "IVA 23%: 23,00", "IVA (6%): 3,00": a label naming a rate is a VAT band's.
+        if has_digit(&tok.text) && (!quoted[j] || tok.text.contains('%')) {
+            return None;
+        }
         if keyvalues::is_colon(tok) || is_currency_word(tok) || quoted[j] {
             j += 1;
             continue;
-        }
-        if has_digit(&tok.text) || tok.text.chars().any(|c| "€$£".contains(c)) {
-            return Some((j, factor));
         }
         if extra == 3 {
             return None;
@@ -165,15 +176,24 @@ fn past_extra_words(line: &[Tok], quoted: &[bool], mut j: usize) -> Option<(usiz
     None
 }
 
+/// A value read as one of a label's meanings.
+struct Typed {
+    category: &'static str,
+    normalized: String,
+    issue: Option<String>,
+}
+
 /// The first meaning whose shape the leading words have, as a typed candidate.
-fn typed(
-    meanings: &[Meaning],
-    words: &[Tok],
-) -> Option<(usize, &'static str, String, Option<String>)> {
+fn typed(meanings: &[Meaning], words: &[Tok]) -> Option<(usize, Typed)> {
     meanings.iter().find_map(|&(category, kind)| {
         let (n, normalized) = keyvalues::shape_prefix(kind, words)?;
         let issue = keyvalues::validate(kind, &normalized).map(str::to_string);
-        Some((n, category, normalized, issue))
+        let typed = Typed {
+            category,
+            normalized,
+            issue,
+        };
+        Some((n, typed))
     })
 }
 
@@ -207,7 +227,7 @@ fn candidate(
 }
 
 /// Candidates on one line that the key-values may have missed.
-fn loose_line(page: &PageText, line: &[Tok], out: &mut Vec<Candidate>) {
+fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<Candidate>) {
     let mut labelled = vec![false; line.len()];
     let quoted = parenthesised(line);
     for i in 0..line.len() {
@@ -221,30 +241,28 @@ fn loose_line(page: &PageText, line: &[Tok], out: &mut Vec<Candidate>) {
         let Some((end, meanings, quality)) = loose_label(line, &quoted, i) else {
             continue;
         };
-        let Some((start, extra)) = past_extra_words(line, &quoted, end) else {
+        let Some((value, typed, extra)) = value_after(line, &quoted, &meanings, end) else {
             continue;
         };
-        let Some((n, category, normalized, issue)) = typed(&meanings, &line[start..]) else {
-            continue;
-        };
-        let value = start..start + n;
         // Another number right after: a table row, not a label and its value.
         let row = line
             .get(value.end)
             .is_some_and(|t| keyvalues::is_numeric(&t.text));
         let mut evidence = quality * extra * if row { 0.5 } else { 1.0 };
-        if issue.is_some() {
+        if typed.issue.is_some() {
             evidence *= 0.5;
         }
         labelled[value.clone()].iter_mut().for_each(|u| *u = true);
-        out.push(candidate(
+        let mut found = candidate(
             page,
             &line[i..end],
             &line[value],
-            category,
-            normalized,
+            typed.category,
+            typed.normalized,
             evidence,
-        ));
+        );
+        found.field.issue = typed.issue;
+        out.push(found);
     }
     // Dates no label claims: a receipt's date, an invoice's date under its title.
     let mut j = 0;
@@ -255,19 +273,52 @@ fn loose_line(page: &PageText, line: &[Tok], out: &mut Vec<Candidate>) {
         }
         match keyvalues::shape_prefix(Kind::Date, &line[j..]) {
             Some((n, iso)) if has_digit(&line[j].text) => {
-                out.push(candidate(
-                    page,
-                    &[],
-                    &line[j..j + n],
-                    "Date",
-                    iso,
-                    UNLABELLED_DATE,
-                ));
+                let value = &line[j..j + n];
+                out.push(match column_header(above, value, Kind::Date) {
+                    Some((label, category, quality)) => {
+                        candidate(page, &label, value, category, iso, HEADER * quality)
+                    }
+                    None => candidate(page, &[], value, "Date", iso, UNLABELLED_DATE),
+                });
                 j += n;
             }
             _ => j += 1,
         }
     }
+}
+
+/// The label heading the column a value stands in ("Fälligkeit" over "13.12.2017"), on one
+/// of the few lines above it: its words, the category of `kind` it names, and how surely.
+fn column_header(
+    above: &[Vec<Tok>],
+    value: &[Tok],
+    kind: Kind,
+) -> Option<(Vec<Tok>, &'static str, f64)> {
+    let at = value.iter().map(|t| t.bbox).reduce(|a, b| a.union(&b))?;
+    let height = at.height().max(1.0);
+    for line in above.iter().rev().take(4) {
+        let Some(top) = line.first().map(|t| t.bbox.top) else {
+            continue;
+        };
+        if at.top - top > 5.0 * height {
+            break;
+        }
+        let quoted = parenthesised(line);
+        for i in 0..line.len() {
+            let Some((end, meanings, quality)) = loose_label(line, &quoted, i) else {
+                continue;
+            };
+            let Some(&(category, _)) = meanings.iter().find(|m| m.1 == kind) else {
+                continue;
+            };
+            let label = &line[i..end];
+            let (left, right) = (label[0].bbox.left, label[label.len() - 1].bbox.right);
+            if left < at.right && at.left < right {
+                return Some((label.to_vec(), category, quality));
+            }
+        }
+    }
+    None
 }
 
 /// A document title, its number and maybe its date: "Handelsrechnung (380) Nr. 471102 vom
@@ -288,14 +339,12 @@ fn title_number(
     if !titled {
         return None;
     }
-    let mut j = i + 1;
-    while j < line.len() && quoted[j] {
-        j += 1;
-    }
-    if !is_in(line.get(j)?, &lexicons.number_marks) {
-        return None;
-    }
-    j += 1;
+    // "Rechnung des Versicherers (575) Nr.": a few words and qualifiers before the mark.
+    let mark = (i + 1..line.len().min(i + 6))
+        .filter(|&k| !quoted[k])
+        .take(3)
+        .find(|&k| is_in(&line[k], &lexicons.number_marks))?;
+    let mut j = mark + 1;
     if line.get(j).is_some_and(keyvalues::is_colon) {
         j += 1;
     }

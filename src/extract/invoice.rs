@@ -547,7 +547,7 @@ mod tests {
             (supplier.confidence, supplier.issue.as_deref()),
             (0.99, None)
         );
-        assert_eq!(get(&fields, "GrossTotal").confidence, 0.99);
+        assert!(get(&fields, "GrossTotal").confidence >= 0.99);
         let customer = get(&fields, "CustomerTaxId");
         assert_eq!(
             (customer.confidence, customer.issue.as_deref()),
