@@ -30,6 +30,10 @@ const TITLE_NUMBER: f64 = 0.9;
 const TITLE_DATE: f64 = 0.85;
 const UNLABELLED_DATE: f64 = 0.5;
 const HEADER: f64 = 0.8;
+/// An amount due read as the gross total.
+const AMOUNT_DUE: f64 = 0.9;
+/// What a tax derived from net and gross adds to their evidence.
+const DERIVED: f64 = 0.5;
 
 /// Every candidate on the pages: the key-values first, then the looser readings.
 pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candidate> {
@@ -230,7 +234,12 @@ fn candidate(
 fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<Candidate>) {
     let mut labelled = vec![false; line.len()];
     let quoted = parenthesised(line);
+    // Words of a label already read: "USt." closing "Rechnungssumme ohne USt." is not a label.
+    let mut label_words = 0;
     for i in 0..line.len() {
+        if i < label_words {
+            continue;
+        }
         if let Some(found) = title_number(page, line, &quoted, i) {
             for (range, c) in found {
                 labelled[range].iter_mut().for_each(|u| *u = true);
@@ -241,6 +250,7 @@ fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<C
         let Some((end, meanings, quality)) = loose_label(line, &quoted, i) else {
             continue;
         };
+        label_words = end;
         let Some((value, typed, extra)) = value_after(line, &quoted, &meanings, end) else {
             continue;
         };
@@ -420,7 +430,7 @@ fn chosen(best: &Candidate, runner_up: Option<&Candidate>, category: &str, bonus
 }
 
 /// The best of a category; the runner-up sets the margin.
-fn best_of(candidates: &[Candidate], from: &str, to: &str) -> Option<Field> {
+pub(super) fn best_of(candidates: &[Candidate], from: &str, to: &str) -> Option<Field> {
     let of = ranked(candidates, from);
     of.first()
         .map(|best| chosen(best, of.get(1).copied(), to, 0.0))
@@ -439,7 +449,17 @@ pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
         of.truncate(8);
         of
     };
-    let (net, tax, gross) = (amounts("NetTotal"), amounts("TaxTotal"), amounts("Total"));
+    let (net, tax) = (amounts("NetTotal"), amounts("TaxTotal"));
+    // What is left to pay is the total unless prepayments or discounts say otherwise.
+    let due: Vec<Candidate> = amounts("AmountDue")
+        .into_iter()
+        .map(|c| Candidate {
+            evidence: c.evidence * AMOUNT_DUE,
+            ..c.clone()
+        })
+        .collect();
+    let mut gross = amounts("Total");
+    gross.extend(due.iter());
     let largest_gross = gross.iter().filter_map(|c| cents(c)).max();
     fn option<'a>(list: &[&'a Candidate]) -> Vec<Option<&'a Candidate>> {
         let mut all: Vec<Option<&Candidate>> = list.iter().copied().map(Some).collect();
@@ -473,9 +493,36 @@ pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
             }
         }
     }
-    let Some((_, picked, adds_up)) = best else {
+    let Some((score, picked, adds_up)) = best else {
         return Vec::new();
     };
+    if let (false, [Some(n), _, Some(g)]) = (adds_up, picked) {
+        // Net and gross surely read while no printed tax fits: the tax is their difference.
+        let (nc, gc) = (cents(n).unwrap_or(0), cents(g).unwrap_or(0));
+        let derived = score - evidence(picked[1]) + DERIVED;
+        let sure = n.evidence.min(g.evidence);
+        if sure >= 0.8 && nc.abs() <= gc.abs() && nc.signum() * gc.signum() >= 0 && derived > score
+        {
+            let mut out = vec![
+                chosen(n, None, names[0], 0.0),
+                chosen(g, None, names[2], 0.0),
+            ];
+            out.insert(
+                1,
+                Field {
+                    category: format!("{} - {}", names[2], names[0]),
+                    category_normalized: names[1].to_string(),
+                    content: normalize::format_cents(gc - nc),
+                    content_normalized: normalize::format_cents(gc - nc),
+                    bbox: None,
+                    confidence: sure * 0.8,
+                    issue: None,
+                    ..g.field.clone()
+                },
+            );
+            return out;
+        }
+    }
     let lists = [&net, &tax, &gross];
     let mut out = Vec::new();
     for ((pick, list), name) in picked.into_iter().zip(lists).zip(names) {

@@ -55,9 +55,12 @@ pub fn extract(
     tables: &[Table],
     qr_codes: &[QrCode],
 ) -> Vec<Field> {
-    let mut fields = from_key_values(pages, key_values);
+    let candidates = fields::candidates(pages, key_values);
+    let mut fields = from_key_values(pages, key_values, &candidates);
     fields.extend(vat_breakdown(tables, key_values));
-    fields.extend(currency(pages, key_values, &fields));
+    let currency = fields::best_of(&candidates, "Currency", "Currency")
+        .or_else(|| currency(pages, key_values, &fields));
+    fields.extend(currency);
     if let Some(qr) = qr_codes.iter().find(|q| !q.fields.is_empty()) {
         cross_check(&mut fields, qr);
     }
@@ -101,7 +104,11 @@ fn tax_key(id: &str) -> String {
     id.strip_prefix("PT").map(str::to_string).unwrap_or(id)
 }
 
-fn from_key_values(pages: &[PageText], kvs: &[Field]) -> Vec<Field> {
+fn from_key_values(
+    pages: &[PageText],
+    kvs: &[Field],
+    candidates: &[fields::Candidate],
+) -> Vec<Field> {
     let of = |category: &'static str| {
         kvs.iter()
             .filter(move |f| f.category_normalized == category)
@@ -145,13 +152,12 @@ fn from_key_values(pages: &[PageText], kvs: &[Field]) -> Vec<Field> {
     out.extend(customer.map(|f| renamed(f, "CustomerTaxId")));
 
     out.extend(valid_first("Atcud").map(|f| renamed(f, "Atcud")));
-    let candidates = fields::candidates(pages, kvs);
-    out.extend(fields::number(&candidates));
-    let issued = fields::issue_date(&candidates, "InvoiceDate", "InvoiceDate");
-    out.extend(fields::due_date(&candidates, issued.as_ref()));
+    out.extend(fields::number(candidates));
+    let issued = fields::issue_date(candidates, "InvoiceDate", "InvoiceDate");
+    out.extend(fields::due_date(candidates, issued.as_ref()));
     out.extend(issued);
     out.extend(fields::totals(
-        &candidates,
+        candidates,
         ["NetTotal", "TaxTotal", "GrossTotal"],
     ));
     out

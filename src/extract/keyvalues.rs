@@ -59,7 +59,7 @@ pub(super) type Candidate = (&'static str, Kind);
 
 /// Categories known labels stand for, with the kind of their values. "VAT" is both a tax id
 /// and the tax total: the value's shape decides, in this order.
-const CATEGORIES: [(&str, Kind); 14] = [
+const CATEGORIES: [(&str, Kind); 15] = [
     ("InvoiceNumber", Kind::DocNumber),
     ("InvoiceDate", Kind::Date),
     ("DueDate", Kind::Date),
@@ -69,6 +69,7 @@ const CATEGORIES: [(&str, Kind); 14] = [
     ("Iban", Kind::Iban),
     ("Atcud", Kind::Atcud),
     ("Total", Kind::Amount),
+    ("AmountDue", Kind::Amount),
     ("NetTotal", Kind::Amount),
     ("TaxTotal", Kind::Amount),
     ("Currency", Kind::Currency),
@@ -857,7 +858,7 @@ pub(crate) mod tests {
                 ("Iban", "PT50000201231234567890154"),
                 ("NetTotal", "1234.56"),
                 ("Iva23", "283,95"),
-                ("Total", "1518.51"),
+                ("AmountDue", "1518.51"),
                 ("DueDate", "2024-04-15"),
             ],
         );
@@ -869,7 +870,7 @@ pub(crate) mod tests {
         );
         assert_eq!(nif.confidence, 1.0);
         assert_eq!(nif.bbox.map(|b| b.left), Some(40.0 + 6.0 * 16.0));
-        let total = get(&fields, "Total");
+        let total = get(&fields, "AmountDue");
         assert_eq!(
             (total.category.as_str(), total.content.as_str()),
             ("Total a pagar", "1.518,51")
