@@ -32,6 +32,7 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
     let recognize_options = Options {
         languages: options.languages.clone(),
         invoice_fields: true,
+        receipt_fields: false,
         embedded_invoice: true,
     };
     eprintln!(

@@ -62,6 +62,7 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
     let understanding = Options {
         languages: options.languages.clone(),
         invoice_fields: true,
+        receipt_fields: true,
         embedded_invoice: !options.ignore_embedded,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -151,11 +152,12 @@ async fn score(
     let options = options.clone();
     let recognition =
         tokio::task::spawn_blocking(move || recognize::understand(pages, &options)).await?;
-    // Invoice fields first; key-values fill categories they lack (an IBAN, say), as a client
+    // Invoice and receipt fields first; key-values fill categories they lack (an IBAN, say), as a client
     // reading the export's entities would find them.
     let understood = &recognition.understanding;
     let mut found = BTreeMap::new();
-    for field in understood.invoice.iter().chain(&understood.key_values) {
+    let fields = understood.invoice.iter().chain(&understood.receipt);
+    for field in fields.chain(&understood.key_values) {
         found
             .entry(field.category_normalized.clone())
             .or_insert((field.content_normalized.clone(), field.confidence));

@@ -585,6 +585,7 @@ pub fn chunks_from_recognition(
             };
             entities.extend(fields(&understanding.key_values, "keyValue", "Key-values"));
             entities.extend(fields(&understanding.invoice, "invoiceField", "Invoice"));
+            entities.extend(fields(&understanding.receipt, "receiptField", "Receipt"));
             let tables = understanding
                 .tables
                 .iter()

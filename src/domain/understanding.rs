@@ -80,4 +80,7 @@ pub struct Understanding {
     pub qr_codes: Vec<QrCode>,
     /// Invoice fields, for invoice workspaces only.
     pub invoice: Vec<Field>,
+    /// Receipt fields, for receipt workspaces only (absent from recognitions stored before).
+    #[serde(default)]
+    pub receipt: Vec<Field>,
 }

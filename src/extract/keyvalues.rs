@@ -106,6 +106,9 @@ struct Lexicon {
     /// Words between a document's number and its date ("vom", "du", "dated").
     #[serde(default)]
     date_links: Vec<String>,
+    /// How a receipt was paid ("Cash", "Card", "Transfer") and the words tills print for it.
+    #[serde(default)]
+    payment_methods: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Every language's labels, roles and connectors merged, as label keys.
@@ -116,6 +119,8 @@ pub(super) struct Lexicons {
     pub(super) titles: Vec<String>,
     pub(super) number_marks: Vec<String>,
     pub(super) date_links: Vec<String>,
+    /// Payment words as keys, with the method they name.
+    pub(super) payment_methods: Vec<(String, String)>,
 }
 
 impl Lexicons {
@@ -160,6 +165,13 @@ pub(super) fn lexicons() -> &'static Lexicons {
             titles: keys(&mut parsed.iter().flat_map(|l| &l.titles)),
             number_marks: keys(&mut parsed.iter().flat_map(|l| &l.number_marks)),
             date_links: keys(&mut parsed.iter().flat_map(|l| &l.date_links)),
+            payment_methods: parsed
+                .iter()
+                .flat_map(|l| &l.payment_methods)
+                .flat_map(|(method, words)| {
+                    words.iter().map(move |w| (label_key(w), method.clone()))
+                })
+                .collect(),
         }
     })
 }

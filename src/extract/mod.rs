@@ -10,4 +10,5 @@ pub mod invoice;
 pub mod keyvalues;
 pub mod lattice;
 pub mod normalize;
+pub mod receipt;
 pub mod tables;

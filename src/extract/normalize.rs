@@ -172,6 +172,49 @@ pub fn date(text: &str) -> Option<String> {
     (0..toks.len()).find_map(|i| date_at(&toks[i..]))
 }
 
+/// A time of day as `HH:MM` or `HH:MM:SS`: "13:05", "1:05:26" followed by "PM", "01:05PM".
+pub fn time(word: &str, next: Option<&str>) -> Option<String> {
+    let upper = word.to_ascii_uppercase();
+    let (clock, meridiem) = match upper
+        .strip_suffix("AM")
+        .or_else(|| upper.strip_suffix("PM"))
+    {
+        Some(clock) => (clock, Some(upper.ends_with("PM"))),
+        None => (
+            upper.as_str(),
+            next.and_then(|n| match n {
+                "AM" | "A.M." => Some(false),
+                "PM" | "P.M." => Some(true),
+                _ => None,
+            }),
+        ),
+    };
+    let parts: Vec<&str> = clock.split(':').collect();
+    if !(2..=3).contains(&parts.len())
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()))
+        || parts[1..].iter().any(|p| p.len() != 2)
+    {
+        return None;
+    }
+    let mut hour: u32 = parts[0].parse().ok()?;
+    let minute: u32 = parts[1].parse().ok()?;
+    let second: Option<u32> = parts.get(2).and_then(|s| s.parse().ok());
+    match meridiem {
+        Some(pm) if (1..=12).contains(&hour) => hour = hour % 12 + if pm { 12 } else { 0 },
+        Some(_) => return None,
+        None => {}
+    }
+    if hour > 23 || minute > 59 || second.is_some_and(|s| s > 59) {
+        return None;
+    }
+    Some(match second {
+        Some(s) => format!("{hour:02}:{minute:02}:{s:02}"),
+        None => format!("{hour:02}:{minute:02}"),
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Amounts, currencies and percentages
 
@@ -184,6 +227,18 @@ fn currency_word(word: &str) -> Option<&'static str> {
         "chf" => "CHF",
         "brl" | "real" | "reais" => "BRL",
         "aoa" | "kz" | "kwanza" | "kwanzas" => "AOA",
+        "rm" | "myr" | "ringgit" => "MYR",
+        "sek" => "SEK",
+        "nok" => "NOK",
+        "dkk" => "DKK",
+        "pln" | "zl" => "PLN",
+        "czk" => "CZK",
+        "huf" => "HUF",
+        "ron" => "RON",
+        "jpy" => "JPY",
+        "cad" => "CAD",
+        "aud" => "AUD",
+        "sgd" => "SGD",
         _ => return None,
     })
 }

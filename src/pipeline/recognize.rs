@@ -14,7 +14,7 @@ use super::{barcodes, ocr, pdf, rulings};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Table, Understanding};
 use crate::extract::einvoice::{self, EmbeddedInvoice};
-use crate::extract::{atqr, embedded, invoice, keyvalues, lattice, tables};
+use crate::extract::{atqr, embedded, invoice, keyvalues, lattice, receipt, tables};
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -35,6 +35,8 @@ pub struct Options {
     pub languages: String,
     /// Extract invoice fields (invoice workspaces).
     pub invoice_fields: bool,
+    /// Extract receipt fields (receipt workspaces).
+    pub receipt_fields: bool,
     /// Take invoice fields from the e-invoice XML a PDF carries; off, they are read from the
     /// page alone (measuring the visual reading).
     pub embedded_invoice: bool,
@@ -169,11 +171,17 @@ fn understand_pages(
     } else {
         Vec::new()
     };
+    let receipt = if options.receipt_fields {
+        receipt::extract(pages, &key_values)
+    } else {
+        Vec::new()
+    };
     Understanding {
         key_values,
         tables,
         qr_codes,
         invoice,
+        receipt,
     }
 }
 
@@ -503,6 +511,7 @@ mod tests {
         let options = Options {
             languages: "eng".into(),
             invoice_fields: true,
+            receipt_fields: false,
             embedded_invoice,
         };
         let invoice = understand(pages, &options).understanding.invoice;

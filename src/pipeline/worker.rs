@@ -323,6 +323,7 @@ impl Pipeline {
         Ok(recognize::Options {
             languages: workspace.map_or_else(|| DEFAULT_LANGUAGES.to_owned(), |w| w.languages),
             invoice_fields: template.is_some_and(WorkspaceTemplate::extracts_invoices),
+            receipt_fields: template == Some(WorkspaceTemplate::Receipts),
             embedded_invoice: true,
         })
     }
