@@ -91,6 +91,20 @@ fn parenthesised(line: &[Tok]) -> Vec<bool> {
         .collect()
 }
 
+/// Amounts found without a colon-bound label need a decimal part or a currency: "001531760640"
+/// after "GST" is an id.
+fn looks_like_money(text: &str) -> bool {
+    let digits = text.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let decimals = digits.rfind(['.', ',']).is_some_and(|at| {
+        digits[at + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count()
+            == 2
+    });
+    decimals || normalize::currency(text).is_some()
+}
+
 fn has_digit(text: &str) -> bool {
     text.chars().any(|c| c.is_ascii_digit())
 }
@@ -162,8 +176,11 @@ fn value_after(
         if let Some((n, typed)) = typed(meanings, &line[j..]) {
             return Some((j..j + n, typed, factor));
         }
-        // "IVA 23%: 23,00", "IVA (6%): 3,00": a label naming a rate is a VAT band's.
-        if has_digit(&tok.text) && (!quoted[j] || tok.text.contains('%')) {
+        // "IVA 23%: 23,00", "IVA (6%): 3,00": a tax label naming a rate is a VAT band's; a
+        // total's rate only qualifies it ("TOTAL INCL. GST@6% 8,70").
+        let rate = tok.text.contains('%');
+        let total = meanings.iter().any(|m| m.0 == "Total");
+        if has_digit(&tok.text) && !(rate && total) && (!quoted[j] || rate) {
             return None;
         }
         if keyvalues::is_colon(tok) || is_currency_word(tok) || quoted[j] {
@@ -191,6 +208,9 @@ struct Typed {
 fn typed(meanings: &[Meaning], words: &[Tok]) -> Option<(usize, Typed)> {
     meanings.iter().find_map(|&(category, kind)| {
         let (n, normalized) = keyvalues::shape_prefix(kind, words)?;
+        if kind == Kind::Amount && !looks_like_money(&keyvalues::join(&words[..n])) {
+            return None;
+        }
         let issue = keyvalues::validate(kind, &normalized).map(str::to_string);
         let typed = Typed {
             category,
