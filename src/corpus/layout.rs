@@ -309,6 +309,49 @@ pub fn ruled_text_table_pdf(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     text_pdf(std::iter::once(canvas.content))
 }
 
+/// A till receipt as shops print them: the merchant at the head, an unlabelled date and time,
+/// items with right-aligned amounts, a total whose label carries the tax rate, the payment.
+pub fn till_receipt_pdf() -> Vec<u8> {
+    let mut canvas = Canvas::new();
+    let (left, right) = (LEFT + 120.0, RIGHT - 120.0);
+    let head = [
+        (Font::Bold, "PAPELARIA SANTOS LDA (123456-X)"),
+        (Font::Regular, "RUA DAS FLORES 12"),
+        (Font::Regular, "1200-195 LISBOA"),
+        (Font::Regular, "GST ID No: 001531760640"),
+    ];
+    let mut top = 60.0;
+    for (font, text) in head {
+        canvas.text(font, 11.0, left, top, text);
+        top += 16.0;
+    }
+    canvas.text(Font::Regular, 11.0, left, top + 8.0, "18/04/2017 13:05");
+    top += 40.0;
+    for (item, amount) in [("ORDER CHIT NCR 3 X 2.90", "8.70"), ("DISCOUNT", "0.00")] {
+        canvas.text(Font::Regular, 11.0, left, top, item);
+        canvas.text_right(Font::Regular, 11.0, right, top, amount);
+        top += 16.0;
+    }
+    top += 8.0;
+    for (label, amount) in [
+        ("TOTAL INCL. GST@6%", "RM 8.70"),
+        ("CASH", "10.00"),
+        ("CHANGE", "1.30"),
+    ] {
+        canvas.text(Font::Bold, 11.0, left, top, label);
+        canvas.text_right(Font::Bold, 11.0, right, top, amount);
+        top += 16.0;
+    }
+    canvas.text(
+        Font::Regular,
+        11.0,
+        left,
+        top + 16.0,
+        "THANK YOU. PLEASE COME AGAIN",
+    );
+    text_pdf(std::iter::once(canvas.content))
+}
+
 /// Supplier (top-left), title and header key-values (top-right), customer (left).
 fn parties(canvas: &mut Canvas, labels: &Labels, invoice: &InvoiceTruth) {
     canvas.text(Font::Bold, 14.0, LEFT, 60.0, &invoice.supplier_name);

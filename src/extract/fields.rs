@@ -34,6 +34,8 @@ const HEADER: f64 = 0.8;
 const AMOUNT_DUE: f64 = 0.9;
 /// What a tax derived from net and gross adds to their evidence.
 const DERIVED: f64 = 0.5;
+/// A label that does not open its line or column.
+const MID_LINE: f64 = 0.8;
 
 /// Every candidate on the pages: the key-values first, then the looser readings.
 pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candidate> {
@@ -271,6 +273,10 @@ fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<C
             continue;
         };
         label_words = end;
+        // A label inside a sentence ("included in total RM 0.49") is weaker than one opening
+        // its line or column.
+        let opens = i == 0 || line[i].gap_before || keyvalues::is_colon(&line[i - 1]);
+        let quality = if opens { quality } else { quality * MID_LINE };
         let Some((value, typed, extra)) = value_after(line, &quoted, &meanings, end) else {
             continue;
         };
@@ -497,8 +503,9 @@ pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
                     (Some(n), Some(t), Some(g)) if n + t == g
                 );
                 // Gross below net is impossible (in magnitude, for credit notes too).
-                let impossible =
-                    matches!((value(n), value(g)), (Some(n), Some(g)) if g.abs() < n.abs());
+                let impossible = matches!((value(n), value(g)), (Some(n), Some(g)) if g.abs() < n.abs())
+                    // Tax above net or gross: a line amount, not the tax.
+                    || matches!((value(t), value(n).or(value(g))), (Some(t), Some(b)) if t.abs() > b.abs());
                 // Line and section totals are labelled "Total" too; the invoice's is the largest.
                 let largest = value(g).is_some() && value(g) == largest_gross;
                 let score = evidence(n)
@@ -613,4 +620,203 @@ pub(super) fn due_date(candidates: &[Candidate], issued: Option<&Field>) -> Opti
 
 pub(super) fn number(candidates: &[Candidate]) -> Option<Field> {
     best_of(candidates, "InvoiceNumber", "InvoiceNumber")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::text::PageText;
+    use crate::extract::keyvalues::tests::{line_at, page, page_of};
+    use crate::extract::{invoice, keyvalues, receipt};
+
+    fn invoice_fields(page: PageText) -> Vec<(String, String)> {
+        let pages = [page];
+        let kvs = keyvalues::extract(&pages);
+        invoice::extract(&pages, &kvs, &[], &[])
+            .into_iter()
+            .map(|f| (f.category_normalized, f.content_normalized))
+            .collect()
+    }
+
+    fn has(fields: &[(String, String)], category: &str, value: &str) -> bool {
+        fields.iter().any(|(c, v)| c == category && v == value)
+    }
+
+    fn assert_fields(rows: &[&str], expected: &[(&str, &str)]) {
+        let found = invoice_fields(page(rows));
+        for (category, value) in expected {
+            assert!(
+                has(&found, category, value),
+                "{category} = {value} in {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn german_title_with_number_and_date_and_labels_with_extra_words() {
+        assert_fields(
+            &[
+                "Handelsrechnung (380) Nr. 471102 vom 05.06.2018",
+                "Rechnungswährung : EUR",
+                "Liefer- und Leistungsdatum: 03.06.2018",
+                "Rechnungssumme ohne USt. 193,77",
+                "Steuerbetrag in EUR 21,30",
+                "Bruttosumme 215,07",
+                "Zahlbetrag 165,07",
+            ],
+            &[
+                ("InvoiceNumber", "471102"),
+                ("InvoiceDate", "2018-06-05"),
+                ("Currency", "EUR"),
+                ("NetTotal", "193.77"),
+                ("TaxTotal", "21.30"),
+                ("GrossTotal", "215.07"),
+            ],
+        );
+    }
+
+    #[test]
+    fn french_spanish_dutch_and_italian_invoices() {
+        let cases: [(&[&str], [(&str, &str); 5]); 4] = [
+            (
+                &[
+                    "Facture N° F-2024-17 du 12/03/2024",
+                    "Total HT 100,00",
+                    "TVA 20,00",
+                    "Montant TTC 120,00",
+                ],
+                [
+                    ("InvoiceNumber", "F-2024-17"),
+                    ("InvoiceDate", "2024-03-12"),
+                    ("NetTotal", "100.00"),
+                    ("TaxTotal", "20.00"),
+                    ("GrossTotal", "120.00"),
+                ],
+            ),
+            (
+                &[
+                    "Factura Nº A-17 de 03/02/2024",
+                    "Base imponible 200,00",
+                    "IVA 42,00",
+                    "Importe total 242,00",
+                ],
+                [
+                    ("InvoiceNumber", "A-17"),
+                    ("InvoiceDate", "2024-02-03"),
+                    ("NetTotal", "200.00"),
+                    ("TaxTotal", "42.00"),
+                    ("GrossTotal", "242.00"),
+                ],
+            ),
+            (
+                &[
+                    "Factuurnummer: 2024-17",
+                    "Factuurdatum: 12-03-2024",
+                    "Subtotaal 50,00",
+                    "BTW 10,50",
+                    "Totaal 60,50",
+                ],
+                [
+                    ("InvoiceNumber", "2024-17"),
+                    ("InvoiceDate", "2024-03-12"),
+                    ("NetTotal", "50.00"),
+                    ("TaxTotal", "10.50"),
+                    ("GrossTotal", "60.50"),
+                ],
+            ),
+            (
+                &[
+                    "Fattura N. 17 del 12/03/2024",
+                    "Imponibile 80,00",
+                    "IVA 17,60",
+                    "Totale documento 97,60",
+                ],
+                [
+                    ("InvoiceNumber", "17"),
+                    ("InvoiceDate", "2024-03-12"),
+                    ("NetTotal", "80.00"),
+                    ("TaxTotal", "17.60"),
+                    ("GrossTotal", "97.60"),
+                ],
+            ),
+        ];
+        for (rows, expected) in cases {
+            assert_fields(rows, &expected);
+        }
+    }
+
+    #[test]
+    fn several_totals_resolve_by_net_plus_tax() {
+        // A section total larger than the invoice's and an amount due after a prepayment.
+        let found = invoice_fields(page(&[
+            "Total 900,00",
+            "Subtotal 100,00",
+            "VAT 23,00",
+            "Total 123,00",
+            "Amount Due 73,00",
+        ]));
+        assert!(has(&found, "GrossTotal", "123.00"), "{found:?}");
+    }
+
+    #[test]
+    fn tax_is_derived_when_no_printed_tax_fits() {
+        let found = invoice_fields(page(&[
+            "Net Total 100,00",
+            "VAT % 850,00",
+            "Grand Total 119,00",
+        ]));
+        assert!(has(&found, "TaxTotal", "19.00"), "{found:?}");
+    }
+
+    #[test]
+    fn a_date_under_its_column_header() {
+        let lines = vec![
+            line_at(40.0, 40.0, "Rechnung Nr. 17 vom 01.03.2018", 1.0),
+            line_at(40.0, 80.0, "Beschreibung Fälligkeit Teilzahlung", 1.0),
+            line_at(130.0, 95.0, "04.04.2018", 1.0),
+        ];
+        let found = invoice_fields(page_of(1, lines));
+        assert!(has(&found, "DueDate", "2018-04-04"), "{found:?}");
+        assert!(has(&found, "InvoiceDate", "2018-03-01"), "{found:?}");
+    }
+
+    #[test]
+    fn delivery_dates_are_not_invoice_dates() {
+        let found = invoice_fields(page(&[
+            "Delivery Date: 02/03/2024",
+            "Invoice Date: 05/03/2024",
+        ]));
+        assert!(has(&found, "InvoiceDate", "2024-03-05"), "{found:?}");
+    }
+
+    #[test]
+    fn receipts_take_unlabelled_dates_and_totals_qualified_by_a_rate() {
+        let pages = [page(&[
+            "SANYU STATIONERY SHOP (1139772-K)",
+            "NO. 31G, JALAN SETIA INDAH",
+            "Tel: +603-3362 4137",
+            "18/04/2017 1:05:26 PM",
+            "TOTAL INCL. GST@6% RM 8.70",
+            "included in total RM 0.49",
+            "VISA 8.70",
+        ])];
+        let kvs = keyvalues::extract(&pages);
+        let found: Vec<(String, String)> = receipt::extract(&pages, &kvs)
+            .into_iter()
+            .map(|f| (f.category_normalized, f.content_normalized))
+            .collect();
+        for (category, value) in [
+            ("MerchantName", "SANYU STATIONERY SHOP"),
+            ("MerchantAddress", "NO. 31G, JALAN SETIA INDAH"),
+            ("TransactionDate", "2017-04-18"),
+            ("TransactionTime", "13:05:26"),
+            ("Total", "8.70"),
+            ("Currency", "MYR"),
+            ("PaymentMethod", "Card"),
+        ] {
+            assert!(
+                has(&found, category, value),
+                "{category} = {value} in {found:?}"
+            );
+        }
+    }
 }

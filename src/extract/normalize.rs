@@ -483,6 +483,16 @@ pub fn iban(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_of_day() {
+        assert_eq!(time("13:05", None).as_deref(), Some("13:05"));
+        assert_eq!(time("1:05:26", Some("PM")).as_deref(), Some("13:05:26"));
+        assert_eq!(time("12:10AM", None).as_deref(), Some("00:10"));
+        assert_eq!(time("25:00", None), None);
+        assert_eq!(time("13:05", Some("PM")), None);
+        assert_eq!(time("10.30", None), None);
+    }
+
     use super::*;
 
     fn some(s: &str) -> Option<String> {

@@ -497,3 +497,57 @@ async fn ocr_languages_come_from_the_workspace() {
         .to_owned();
     assert!(reason.contains("tlh"), "{reason}");
 }
+
+/// Receipt fields as name → normalised value.
+fn receipt_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
+    entities(export, "receiptField")
+        .map(|e| {
+            let value = &e["keyValues"][0];
+            (
+                value["categoryNormalized"].as_str().unwrap().to_owned(),
+                value["contentNormalized"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn receipts_get_receipt_fields_born_digital_and_scanned() {
+    let server = start().await;
+    let receipts = workspace(&server, "Receipts").await;
+    let pdf = corpus::till_receipt_pdf();
+    let expected = [
+        ("MerchantName", "PAPELARIA SANTOS LDA"),
+        ("MerchantAddress", "RUA DAS FLORES 12 1200-195 LISBOA"),
+        ("MerchantTaxId", "001531760640"),
+        ("TransactionDate", "2017-04-18"),
+        ("TransactionTime", "13:05"),
+        ("Total", "8.70"),
+        ("Currency", "MYR"),
+        ("PaymentMethod", "Cash"),
+    ];
+    let export = process(&server, receipts, "receipt.pdf", pdf.clone()).await;
+    let found = receipt_fields(&export);
+    for (name, value) in expected {
+        assert_eq!(
+            found.get(name).map(String::as_str),
+            Some(value),
+            "{name}: {found:?}"
+        );
+    }
+    assert!(
+        invoice_fields(&export).is_empty(),
+        "receipts get no invoice fields"
+    );
+    // Scanned at 150 dpi: small print is enlarged for OCR, so the amounts keep their decimals.
+    let scan = corpus::scan_png(&pdf, 150.0, 0.0, 3).unwrap();
+    let found = receipt_fields(&process(&server, receipts, "receipt.png", scan).await);
+    for name in ["TransactionDate", "Total"] {
+        let want = expected.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        assert_eq!(
+            found.get(name).map(String::as_str),
+            want,
+            "{name}: {found:?}"
+        );
+    }
+}
