@@ -676,7 +676,8 @@ mod tests {
 
     #[test]
     fn french_spanish_dutch_and_italian_invoices() {
-        let cases: [(&[&str], [(&str, &str); 5]); 4] = [
+        type Case<'a> = (&'a [&'a str], [(&'a str, &'a str); 5]);
+        let cases: [Case; 4] = [
             (
                 &[
                     "Facture N° F-2024-17 du 12/03/2024",
