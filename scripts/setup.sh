@@ -21,7 +21,9 @@ as_root() {
 
 apt_packages=(
   ca-certificates curl jq pkg-config clang libclang-dev
-  libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-por tesseract-ocr-osd
+  libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-osd
+  tesseract-ocr-eng tesseract-ocr-por tesseract-ocr-spa tesseract-ocr-fra tesseract-ocr-deu
+  tesseract-ocr-nld tesseract-ocr-ita
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do

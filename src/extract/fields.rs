@@ -56,6 +56,21 @@ pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candid
             loose_line(page, line, &lines[..li], &mut out);
         }
     }
+    // One day/month order per document: a date that only reads month first ("11/17/2017")
+    // makes "11/03/2017" on the same document November 3rd.
+    let is_date = |c: &Candidate| {
+        normalize::date(&c.field.content).as_ref() == Some(&c.field.content_normalized)
+    };
+    if out
+        .iter()
+        .any(|c| is_date(c) && normalize::only_month_first(&c.field.content))
+    {
+        for c in out.iter_mut().filter(|c| is_date(c)) {
+            if let Some(iso) = normalize::month_first(&c.field.content) {
+                c.field.content_normalized = iso;
+            }
+        }
+    }
     out
 }
 
@@ -778,6 +793,15 @@ mod tests {
         let found = invoice_fields(page_of(1, lines));
         assert!(has(&found, "DueDate", "2018-04-04"), "{found:?}");
         assert!(has(&found, "InvoiceDate", "2018-03-01"), "{found:?}");
+    }
+
+    #[test]
+    fn day_and_month_order_is_one_per_document() {
+        let found = invoice_fields(page(&["Invoice Date: 11/03/2017", "Due Date: 11/17/2017"]));
+        assert!(has(&found, "InvoiceDate", "2017-11-03"), "{found:?}");
+        assert!(has(&found, "DueDate", "2017-11-17"), "{found:?}");
+        let found = invoice_fields(page(&["Invoice Date: 11/03/2017", "Due Date: 17/03/2017"]));
+        assert!(has(&found, "InvoiceDate", "2017-03-11"), "{found:?}");
     }
 
     #[test]

@@ -77,17 +77,6 @@ const CATEGORIES: [(&str, Kind); 15] = [
     ("Phone", Kind::Phone),
 ];
 
-/// One language's labels (`lexicons/*.json`): adding a language is adding a file here.
-const LEXICON_FILES: [&str; 7] = [
-    include_str!("../../lexicons/pt.json"),
-    include_str!("../../lexicons/en.json"),
-    include_str!("../../lexicons/es.json"),
-    include_str!("../../lexicons/fr.json"),
-    include_str!("../../lexicons/de.json"),
-    include_str!("../../lexicons/nl.json"),
-    include_str!("../../lexicons/it.json"),
-];
-
 /// A language's labels per category, the words that make a tax id the customer's or the
 /// supplier's ("NIF do cliente"), and the little words that go with them.
 #[derive(Debug, serde::Deserialize)]
@@ -134,7 +123,7 @@ pub(super) fn lexicons() -> &'static Lexicons {
     static MERGED: OnceLock<Lexicons> = OnceLock::new();
     MERGED.get_or_init(|| {
         // The files are part of the binary and checked by a test: a broken one is a build bug.
-        let parsed: Vec<Lexicon> = LEXICON_FILES
+        let parsed: Vec<Lexicon> = super::LEXICON_FILES
             .iter()
             .filter_map(|file| serde_json::from_str(file).ok())
             .collect();
@@ -837,7 +826,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_lexicon_file_parses_and_names_known_categories() {
-        for file in LEXICON_FILES {
+        for file in crate::extract::LEXICON_FILES {
             let lexicon: Lexicon = serde_json::from_str(file).unwrap();
             for category in lexicon.labels.keys() {
                 assert!(

@@ -12,3 +12,15 @@ pub mod lattice;
 pub mod normalize;
 pub mod receipt;
 pub mod tables;
+
+/// One file per language (`lexicons/*.json`): labels, titles, month names, payment words.
+/// Adding a language is adding a file here.
+const LEXICON_FILES: [&str; 7] = [
+    include_str!("../../lexicons/pt.json"),
+    include_str!("../../lexicons/en.json"),
+    include_str!("../../lexicons/es.json"),
+    include_str!("../../lexicons/fr.json"),
+    include_str!("../../lexicons/de.json"),
+    include_str!("../../lexicons/nl.json"),
+    include_str!("../../lexicons/it.json"),
+];

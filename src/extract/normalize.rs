@@ -50,27 +50,33 @@ fn date_tokens(text: &str) -> Vec<Tok> {
     toks
 }
 
-const MONTHS: [[&str; 2]; 12] = [
-    ["janeiro", "january"],
-    ["fevereiro", "february"],
-    ["marco", "march"],
-    ["abril", "april"],
-    ["maio", "may"],
-    ["junho", "june"],
-    ["julho", "july"],
-    ["agosto", "august"],
-    ["setembro", "september"],
-    ["outubro", "october"],
-    ["novembro", "november"],
-    ["dezembro", "december"],
-];
+/// Month names of every language, folded, by month (index 0 is January).
+fn months() -> &'static [Vec<String>; 12] {
+    #[derive(serde::Deserialize)]
+    struct Months {
+        #[serde(default)]
+        months: Vec<Vec<String>>,
+    }
+    static MONTHS: std::sync::OnceLock<[Vec<String>; 12]> = std::sync::OnceLock::new();
+    MONTHS.get_or_init(|| {
+        let mut all: [Vec<String>; 12] = Default::default();
+        // The files are part of the binary and checked by a test: a broken one is a build bug.
+        let files = super::LEXICON_FILES.iter();
+        for lexicon in files.filter_map(|f| serde_json::from_str::<Months>(f).ok()) {
+            for (month, names) in all.iter_mut().zip(lexicon.months) {
+                month.extend(names.iter().map(|n| fold(n)));
+            }
+        }
+        all
+    })
+}
 
-/// A Portuguese or English month name or an abbreviation of at least three letters.
+/// A month name in any lexicon's language, or an abbreviation of at least three letters.
 fn month_number(word: &str) -> Option<u32> {
     if word.len() < 3 {
         return None;
     }
-    let index = MONTHS
+    let index = months()
         .iter()
         .position(|names| names.iter().any(|n| n.starts_with(word)))?;
     u32::try_from(index + 1).ok()
@@ -81,7 +87,14 @@ fn skip_fillers(t: &[Tok], mut i: usize) -> usize {
     while let Some(tok) = t.get(i) {
         match tok {
             Tok::Sep('-' | '.' | ',' | '/') => i += 1,
-            Tok::Word(w) if matches!(w.as_str(), "de" | "of" | "st" | "nd" | "rd" | "th") => i += 1,
+            Tok::Word(w)
+                if matches!(
+                    w.as_str(),
+                    "de" | "del" | "of" | "st" | "nd" | "rd" | "th" | "er" | "van"
+                ) =>
+            {
+                i += 1
+            }
             _ => break,
         }
     }
@@ -164,6 +177,31 @@ fn date_at(t: &[Tok]) -> Option<String> {
         }
     }
     None
+}
+
+/// A numeric day/month/year date in `text`: its two leading numbers and its year.
+fn numeric_date(text: &str) -> Option<(u32, u32, u32)> {
+    let toks = date_tokens(text);
+    (0..toks.len()).find_map(|i| match &toks[i..] {
+        [Tok::Num(a), Tok::Sep(s1), Tok::Num(b), Tok::Sep(s2), Tok::Num(c), ..]
+            if s1 == s2 && matches!(s1, '-' | '/' | '.') && a.len() <= 2 && b.len() <= 2 =>
+        {
+            Some((a.parse().ok()?, b.parse().ok()?, year(c)?))
+        }
+        _ => None,
+    })
+}
+
+/// A numeric date ("11/03/2017") read month first, when that reading is a valid date.
+pub fn month_first(text: &str) -> Option<String> {
+    let (a, b, y) = numeric_date(text)?;
+    iso(y, a, b)
+}
+
+/// Whether `text` holds a numeric date that reads only month first ("11/17/2017"): the
+/// document it is on writes its dates that way.
+pub fn only_month_first(text: &str) -> bool {
+    numeric_date(text).is_some_and(|(a, b, y)| iso(y, b, a).is_none() && iso(y, a, b).is_some())
 }
 
 /// The first date written in `text`, as `YYYY-MM-DD`.
@@ -483,6 +521,31 @@ pub fn iban(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn month_names_of_every_lexicon_language() {
+        for (text, iso) in [
+            ("31. Oktober 2018", "2018-10-31"),
+            ("12 mars 2024", "2024-03-12"),
+            ("1er février 2024", "2024-02-01"),
+            ("3 de marzo del 2024", "2024-03-03"),
+            ("5 maggio 2023", "2023-05-05"),
+            ("14 mei 2022", "2022-05-14"),
+            ("16 de março de 2022", "2022-03-16"),
+            ("März 16, 2021", "2021-03-16"),
+        ] {
+            assert_eq!(date(text).as_deref(), Some(iso), "{text}");
+        }
+    }
+
+    #[test]
+    fn month_first_dates() {
+        assert_eq!(date("11/03/2017").as_deref(), Some("2017-03-11"));
+        assert_eq!(month_first("11/03/2017").as_deref(), Some("2017-11-03"));
+        assert!(only_month_first("11/17/2017"));
+        assert!(!only_month_first("17/11/2017"));
+        assert!(!only_month_first("11/03/2017"));
+    }
+
     #[test]
     fn times_of_day() {
         assert_eq!(time("13:05", None).as_deref(), Some("13:05"));
