@@ -77,7 +77,7 @@ struct EvalArgs {
     /// Folder searched (recursively) for NAME.truth.json files.
     dir: PathBuf,
     /// OCR languages.
-    #[arg(long, default_value = docket::domain::workspace::DEFAULT_LANGUAGES)]
+    #[arg(long, default_value = docket::domain::workspace::AUTO_LANGUAGES)]
     languages: String,
     /// Documents read at once (default: one per core).
     #[arg(long)]
@@ -222,9 +222,11 @@ enum WorkspaceCommand {
         /// A template key or name, e.g. Layout, InvoicesPortugal, "Invoices (Universal)".
         #[arg(long, default_value = "Layout")]
         template: String,
-        /// OCR languages: Tesseract codes joined by '+' (their language data must be installed).
-        #[arg(long, default_value = docket::domain::workspace::DEFAULT_LANGUAGES)]
-        languages: String,
+        /// OCR languages: Tesseract codes joined by '+' (their language data must be installed),
+        /// or "auto" to find each page's language. Default: "auto" for InvoicesUniversal and
+        /// Receipts, "por+eng" for the other templates.
+        #[arg(long)]
+        languages: Option<String>,
     },
 }
 
@@ -324,10 +326,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     languages,
                 },
         } => {
-            anyhow::ensure!(
-                docket::domain::workspace::valid_languages(&languages),
-                "languages must be Tesseract codes joined by '+', e.g. por+eng"
-            );
             let template = WorkspaceTemplate::parse(&template).with_context(|| {
                 let known: Vec<&str> = WorkspaceTemplate::ALL.iter().map(|t| t.key()).collect();
                 format!(
@@ -335,6 +333,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     known.join(", ")
                 )
             })?;
+            let languages = languages.unwrap_or_else(|| template.default_languages().to_owned());
+            anyhow::ensure!(
+                docket::domain::workspace::valid_languages(&languages),
+                "languages must be Tesseract codes joined by '+', e.g. por+eng, or auto"
+            );
             let store = open_store(&data).await?;
             let org = store
                 .find_organization(&client_id)

@@ -309,46 +309,79 @@ pub fn ruled_text_table_pdf(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     text_pdf(std::iter::once(canvas.content))
 }
 
+/// What a generated till receipt prints, top to bottom.
+struct Receipt<'a> {
+    head: [&'a str; 4],
+    when: &'a str,
+    items: [(&'a str, &'a str); 2],
+    totals: [(&'a str, &'a str); 3],
+    footer: &'a str,
+}
+
 /// A till receipt as shops print them: the merchant at the head, an unlabelled date and time,
 /// items with right-aligned amounts, a total whose label carries the tax rate, the payment.
 pub fn till_receipt_pdf() -> Vec<u8> {
+    receipt_pdf(&Receipt {
+        head: [
+            "PAPELARIA SANTOS LDA (123456-X)",
+            "RUA DAS FLORES 12",
+            "1200-195 LISBOA",
+            "GST ID No: 001531760640",
+        ],
+        when: "18/04/2017 13:05",
+        items: [("ORDER CHIT NCR 3 X 2.90", "8.70"), ("DISCOUNT", "0.00")],
+        totals: [
+            ("TOTAL INCL. GST@6%", "RM 8.70"),
+            ("CASH", "10.00"),
+            ("CHANGE", "1.30"),
+        ],
+        footer: "THANK YOU. PLEASE COME AGAIN",
+    })
+}
+
+/// A German till receipt, in German sentences, so OCR has a language to find.
+pub fn german_receipt_pdf() -> Vec<u8> {
+    receipt_pdf(&Receipt {
+        head: [
+            "Bäckerei Müller GmbH",
+            "Hauptstraße 5",
+            "80331 München",
+            "USt-IdNr.: DE136695976",
+        ],
+        when: "Datum: 05.03.2018 09:15",
+        items: [("2 x Brötchen für Sie", "1,20"), ("Käsekuchen", "3,50")],
+        totals: [
+            ("Summe inkl. MwSt.", "4,70 EUR"),
+            ("Bar", "5,00"),
+            ("Rückgeld", "0,30"),
+        ],
+        footer: "Vielen Dank für Ihren Einkauf und bis zum nächsten Mal",
+    })
+}
+
+fn receipt_pdf(receipt: &Receipt) -> Vec<u8> {
     let mut canvas = Canvas::new();
     let (left, right) = (LEFT + 120.0, RIGHT - 120.0);
-    let head = [
-        (Font::Bold, "PAPELARIA SANTOS LDA (123456-X)"),
-        (Font::Regular, "RUA DAS FLORES 12"),
-        (Font::Regular, "1200-195 LISBOA"),
-        (Font::Regular, "GST ID No: 001531760640"),
-    ];
     let mut top = 60.0;
-    for (font, text) in head {
+    for (i, text) in receipt.head.iter().enumerate() {
+        let font = if i == 0 { Font::Bold } else { Font::Regular };
         canvas.text(font, 11.0, left, top, text);
         top += 16.0;
     }
-    canvas.text(Font::Regular, 11.0, left, top + 8.0, "18/04/2017 13:05");
+    canvas.text(Font::Regular, 11.0, left, top + 8.0, receipt.when);
     top += 40.0;
-    for (item, amount) in [("ORDER CHIT NCR 3 X 2.90", "8.70"), ("DISCOUNT", "0.00")] {
+    for (item, amount) in receipt.items {
         canvas.text(Font::Regular, 11.0, left, top, item);
         canvas.text_right(Font::Regular, 11.0, right, top, amount);
         top += 16.0;
     }
     top += 8.0;
-    for (label, amount) in [
-        ("TOTAL INCL. GST@6%", "RM 8.70"),
-        ("CASH", "10.00"),
-        ("CHANGE", "1.30"),
-    ] {
+    for (label, amount) in receipt.totals {
         canvas.text(Font::Bold, 11.0, left, top, label);
         canvas.text_right(Font::Bold, 11.0, right, top, amount);
         top += 16.0;
     }
-    canvas.text(
-        Font::Regular,
-        11.0,
-        left,
-        top + 16.0,
-        "THANK YOU. PLEASE COME AGAIN",
-    );
+    canvas.text(Font::Regular, 11.0, left, top + 16.0, receipt.footer);
     text_pdf(std::iter::once(canvas.content))
 }
 

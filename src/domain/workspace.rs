@@ -3,6 +3,9 @@
 
 /// OCR languages of a new workspace: Portuguese and English documents.
 pub const DEFAULT_LANGUAGES: &str = "por+eng";
+/// OCR languages that ask for each page's language to be found: a first pass in English, then
+/// one in the lexicon language the words are clearly written in (with English), if another.
+pub const AUTO_LANGUAGES: &str = "auto";
 
 /// Whether `languages` is a well-formed Tesseract language list (`por`, `por+eng`).
 pub fn valid_languages(languages: &str) -> bool {
@@ -117,6 +120,16 @@ impl WorkspaceTemplate {
             Self::Transcripts => TaskType::Transcript,
             Self::ImageAnonymization => TaskType::Image,
             _ => TaskType::Document,
+        }
+    }
+
+    /// OCR languages a new workspace of this template gets: documents from anywhere (Universal
+    /// invoices, receipts) have their language found page by page; the rest read Portuguese
+    /// and English.
+    pub fn default_languages(self) -> &'static str {
+        match self {
+            Self::InvoicesUniversal | Self::Receipts => AUTO_LANGUAGES,
+            _ => DEFAULT_LANGUAGES,
         }
     }
 

@@ -8,6 +8,7 @@ mod fields;
 pub mod ids;
 pub mod invoice;
 pub mod keyvalues;
+pub mod language;
 pub mod lattice;
 pub mod normalize;
 pub mod receipt;

@@ -551,3 +551,39 @@ async fn receipts_get_receipt_fields_born_digital_and_scanned() {
         );
     }
 }
+
+#[tokio::test]
+async fn auto_languages_read_a_german_scan_in_german() {
+    let server = start().await;
+    let org = server.credentials.organization.id;
+    let receipts = server
+        .docket
+        .store()
+        .create_workspace(org, "Belege", None, "Receipts", "auto")
+        .await
+        .unwrap()
+        .id;
+    let scan = corpus::scan_png(&corpus::german_receipt_pdf(), 300.0, 0.0, 5).unwrap();
+    let export = process(&server, receipts, "beleg.png", scan).await;
+    let words = words(&export);
+    // Umlauts need the German model: an English-only pass reads "fur", "Backerei".
+    for word in ["für", "Bäckerei", "Käsekuchen"] {
+        assert!(words.iter().any(|w| w == word), "{word} in {words:?}");
+    }
+    let found = receipt_fields(&export);
+    assert_eq!(
+        found.get("Total").map(String::as_str),
+        Some("4.70"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.get("TransactionDate").map(String::as_str),
+        Some("2018-03-05"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.get("PaymentMethod").map(String::as_str),
+        Some("Cash"),
+        "{found:?}"
+    );
+}
