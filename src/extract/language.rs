@@ -55,7 +55,7 @@ pub fn detect<'a>(words: impl IntoIterator<Item = &'a str>) -> Option<&'static s
         }
     }
     let mut ranked: Vec<(usize, &Language)> = hits.into_iter().zip(languages()).collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
     let (best, language) = *ranked.first()?;
     let second = ranked.get(1).map_or(0, |r| r.0);
     (best >= MIN_HITS && best as f64 >= second as f64 * LEAD).then_some(language.tesseract.as_str())
