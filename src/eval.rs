@@ -21,6 +21,8 @@ pub struct EvalOptions {
     /// Documents read at once, each by its own reader process.
     pub readers: usize,
     pub pdfium_library: PathBuf,
+    /// Render PDFs at this many dpi into image-only PDFs first: measures reading them as scans.
+    pub as_images: Option<f64>,
     /// Where to write each document's recognised lines (`NAME.txt`), to see why a field was
     /// missed.
     pub text_dir: Option<PathBuf>,
@@ -59,6 +61,9 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
         options.dir.display()
     );
     let readers = SandboxConfig::new(options.pdfium_library.clone());
+    if options.as_images.is_some() {
+        crate::pipeline::pdf::init(&options.pdfium_library)?;
+    }
     let understanding = Options {
         languages: options.languages.clone(),
         invoice_fields: true,
@@ -77,11 +82,13 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
             let (chunk, readers) = (chunk.to_vec(), readers.clone());
             let (understanding, done) = (understanding.clone(), done.clone());
             let text_dir = options.text_dir.clone();
+            let as_images = options.as_images;
             reads.spawn(async move {
                 let mut slot = ReaderSlot::default();
                 let mut scored = Vec::new();
                 for truth in chunk {
-                    let result = score(&truth, &mut slot, &readers, &understanding).await;
+                    let result =
+                        score(&truth, &mut slot, &readers, &understanding, as_images).await;
                     if let (Ok(scored), Some(dir)) = (&result, &text_dir) {
                         write_text(dir, scored)?;
                     }
@@ -121,12 +128,18 @@ async fn score(
     slot: &mut ReaderSlot,
     readers: &SandboxConfig,
     options: &Options,
+    as_images: Option<f64>,
 ) -> anyhow::Result<Scored> {
     let truth: Truth = serde_json::from_slice(&std::fs::read(truth_path)?)
         .with_context(|| format!("{} is not a truth file", truth_path.display()))?;
     let document = truth_path.with_file_name(&truth.document);
-    let bytes =
+    let mut bytes =
         std::fs::read(&document).with_context(|| format!("cannot read {}", document.display()))?;
+    if let Some(dpi) = as_images {
+        if bytes.starts_with(b"%PDF") {
+            bytes = rendered(&bytes, dpi)?;
+        }
+    }
     let job = sandbox::Job::Recognize {
         languages: options.languages.clone(),
         first: 0,
@@ -174,6 +187,20 @@ async fn score(
             .cloned()
             .collect(),
     })
+}
+
+/// Every page of a PDF rendered at `dpi` into a PDF of JPEGs without a text layer or
+/// attachments, as a scanner would deliver it.
+fn rendered(bytes: &[u8], dpi: f64) -> anyhow::Result<Vec<u8>> {
+    let document = crate::pipeline::pdf::Document::open(bytes)?;
+    let mut pages = Vec::new();
+    for index in 0..document.page_count() {
+        let image = document.render(index, dpi, 10_000)?.image;
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image)?;
+        pages.push(jpeg);
+    }
+    Ok(crate::corpus::image_pdf(&pages))
 }
 
 /// One line per recognised line: page, top and left of the line, then its words.

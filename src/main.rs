@@ -92,6 +92,9 @@ struct EvalArgs {
     /// visual reading).
     #[arg(long)]
     ignore_embedded: bool,
+    /// Render PDFs into image-only PDFs at DPI first (e.g. 200): measures reading them as scans.
+    #[arg(long, value_name = "DPI")]
+    as_images: Option<f64>,
 }
 
 #[derive(Args)]
@@ -287,6 +290,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
                 pdfium_library: args.pdfium_lib,
                 text_dir: args.text,
+                as_images: args.as_images,
                 ignore_embedded: args.ignore_embedded,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
