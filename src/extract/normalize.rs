@@ -417,12 +417,6 @@ pub fn percent(text: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 
-/// Country prefixes of EU VAT numbers (Greece is EL), plus GB, CH, NO and Northern Ireland.
-const VAT_PREFIXES: [&str; 31] = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU", "IE", "IT",
-    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI", "GB", "CH", "NO",
-];
-
 /// OCR reads digits as look-alike letters; undo that when the text is nearly all digits.
 fn ocr_digits(text: &str) -> Option<String> {
     let fixed: String = text
@@ -437,8 +431,8 @@ fn ocr_digits(text: &str) -> Option<String> {
     (fixed.chars().all(|c| c.is_ascii_digit()) && real + 2 >= text.len()).then_some(fixed)
 }
 
-/// A tax id in compact form: a nine-digit Portuguese NIF ("123456789") or a VAT number with
-/// its country prefix ("PT123456789", "ESB12345678"). Check digits are not verified here.
+/// A tax id in compact form with its country prefix as printed ("PT123456789", "ESB12345674",
+/// "123456789"): the shape of some country's id (`ids`). Check digits are not verified here.
 pub fn tax_id(text: &str) -> Option<String> {
     let compact: String = text
         .chars()
@@ -451,18 +445,15 @@ pub fn tax_id(text: &str) -> Option<String> {
         return None;
     }
     let upper = compact.to_ascii_uppercase();
-    let prefix = upper.get(..2).filter(|p| VAT_PREFIXES.contains(p));
-    match prefix {
-        Some("PT") => ocr_digits(compact.get(2..)?)
-            .filter(|d| d.len() == 9)
-            .map(|d| format!("PT{d}")),
-        Some(_) => {
-            let rest = upper.get(2..)?;
-            let digits = rest.chars().filter(char::is_ascii_digit).count();
-            ((8..=12).contains(&rest.len()) && digits >= 7).then_some(upper)
-        }
-        None => ocr_digits(&compact).filter(|d| d.len() == 9),
-    }
+    // Failing as read, the digits after any prefix as OCR may have misread them ("5O1964843").
+    let prefix = upper
+        .get(..2)
+        .filter(|p| ids::is_vat_prefix(p))
+        .unwrap_or("");
+    let misread = ocr_digits(&compact[prefix.len()..]).map(|d| format!("{prefix}{d}"));
+    std::iter::once(upper)
+        .chain(misread)
+        .find(|id| ids::is_tax_id(id))
 }
 
 /// Spaces dropped and letters upper-cased, with an "IBAN" prefix left out.
