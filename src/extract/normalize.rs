@@ -450,7 +450,10 @@ pub fn tax_id(text: &str) -> Option<String> {
         .get(..2)
         .filter(|p| ids::is_vat_prefix(p))
         .unwrap_or("");
-    let misread = ocr_digits(&compact[prefix.len()..]).map(|d| format!("{prefix}{d}"));
+    let misread = compact
+        .get(prefix.len()..)
+        .and_then(ocr_digits)
+        .map(|d| format!("{prefix}{d}"));
     std::iter::once(upper)
         .chain(misread)
         .find(|id| ids::is_tax_id(id))
@@ -635,6 +638,10 @@ mod tests {
             ("DE123456789", "DE123456789"),
             ("ATU12345678", "ATU12345678"),
             ("NL123456789B01", "NL123456789B01"),
+            ("FR 19 787 878 784", "FR19787878784"),
+            ("x1234567l", "X1234567L"),
+            ("CHE-123.456.789 MWST", "CHE123456789MWST"),
+            ("EL 123 456 789", "EL123456789"),
         ] {
             assert_eq!(tax_id(text), some(want), "{text}");
         }
@@ -646,6 +653,10 @@ mod tests {
             "XX123456789",
             "12,00",
             "PT12345",
+            // A country's shape, not any length: DE takes nine digits, FR a key and a SIREN.
+            "DE19787878784",
+            "FR123456782",
+            "GR123456789",
         ] {
             assert_eq!(tax_id(text), None, "{text}");
         }
