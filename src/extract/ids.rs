@@ -72,6 +72,11 @@ enum Check {
     Iso7064Mod11,
     NlBtw,
     BeMod97,
+    AtUid,
+    DkMod11,
+    FiMod11,
+    LuMod89,
+    GbMod97,
 }
 
 impl Check {
@@ -87,6 +92,11 @@ impl Check {
                 Check::Iso7064Mod11 => iso7064_mod11_10(id),
                 Check::NlBtw => nl_btw(id),
                 Check::BeMod97 => be_mod97(id),
+                Check::AtUid => at_uid(id),
+                Check::DkMod11 => mod11_is_zero(id, &[2, 7, 6, 5, 4, 3, 2, 1]),
+                Check::FiMod11 => mod11_is_zero(id, &[7, 9, 10, 5, 8, 4, 2, 1]),
+                Check::LuMod89 => lu_mod89(id),
+                Check::GbMod97 => gb_mod97(id),
             }
     }
 }
@@ -157,19 +167,33 @@ fn digits(text: &str) -> Option<Vec<u32>> {
     text.chars().map(|c| c.to_digit(10)).collect()
 }
 
-/// Eight digits weighted 9 down to 2, as the Portuguese NIF and the Dutch BTW weigh them.
-fn weighted_9_to_2(d: &[u32]) -> u32 {
-    d.iter()
-        .take(8)
-        .zip((2..=9).rev())
-        .map(|(d, w)| d * w)
-        .sum()
+/// The number the characters of `id` in `range` make, None unless they are all digits.
+fn number(id: &str, range: std::ops::Range<usize>) -> Option<u32> {
+    let text = id.get(range)?;
+    digits(text)?;
+    text.parse().ok()
 }
 
-/// A digit doubled, its two digits added (Luhn and the Spanish CIF).
-fn doubled(d: u32) -> u32 {
-    let x = 2 * d;
-    x / 10 + x % 10
+/// The digits weighted, as far as there are weights.
+fn weighted(d: &[u32], weights: &[u32]) -> u32 {
+    d.iter().zip(weights).map(|(d, w)| d * w).sum()
+}
+
+/// Weights 9 down to 2, as the Portuguese NIF and the Dutch BTW weigh their first eight digits.
+const NINE_TO_TWO: [u32; 8] = [9, 8, 7, 6, 5, 4, 3, 2];
+
+/// The digits summed with every second one doubled (its two digits added), starting with the
+/// first when `first_doubled`: Luhn's sum, and the Spanish CIF's and the Austrian UID's.
+fn luhn_sum<'a>(d: impl Iterator<Item = &'a u32>, first_doubled: bool) -> u32 {
+    d.enumerate()
+        .map(|(i, &x)| {
+            if (i % 2 == 0) == first_doubled {
+                2 * x / 10 + 2 * x % 10
+            } else {
+                x
+            }
+        })
+        .sum()
 }
 
 /// A Portuguese NIF: nine digits whose last is the mod-11 check digit of the first eight.
@@ -177,7 +201,7 @@ pub fn pt_nif_is_valid(nif: &str) -> bool {
     let Some(d) = digits(nif).filter(|d| d.len() == 9) else {
         return false;
     };
-    let check = match 11 - weighted_9_to_2(&d) % 11 {
+    let check = match 11 - weighted(&d, &NINE_TO_TWO) % 11 {
         10 | 11 => 0,
         c => c,
     };
@@ -214,12 +238,7 @@ fn es_cif(id: &str) -> bool {
     ) else {
         return false;
     };
-    let sum: u32 = d
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| if i % 2 == 0 { doubled(x) } else { x })
-        .sum();
-    let control = (10 - sum % 10) % 10;
+    let control = (10 - luhn_sum(d.iter(), true) % 10) % 10;
     let as_digit = last.to_digit(10) == Some(control);
     let as_letter = "JABCDEFGHI".chars().nth(control as usize) == Some(last);
     match kind {
@@ -235,13 +254,7 @@ fn luhn(id: &str) -> bool {
     let Some(d) = digits(id).filter(|d| !d.is_empty()) else {
         return false;
     };
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| if i % 2 == 1 { doubled(x) } else { x })
-        .sum();
-    sum % 10 == 0
+    luhn_sum(d.iter().rev(), false) % 10 == 0
 }
 
 /// A French TVA number: a key of two characters, then the SIREN. A numeric key is
@@ -283,17 +296,53 @@ fn nl_btw(id: &str) -> bool {
     let mod11 = id
         .get(..9)
         .and_then(digits)
-        .is_some_and(|d| weighted_9_to_2(&d) % 11 == d[8]);
+        .is_some_and(|d| weighted(&d, &NINE_TO_TWO) % 11 == d[8]);
     mod11 || mod97(&format!("NL{id}")) == Some(1)
 }
 
 /// A Belgian enterprise number: ten digits, the last two 97 − (the first eight mod 97).
 fn be_mod97(id: &str) -> bool {
-    let number = |range| id.get(range).and_then(|s: &str| s.parse::<u32>().ok());
-    match (number(0..8), number(8..10)) {
+    match (number(id, 0..8), number(id, 8..10)) {
         (Some(n), Some(check)) => id.len() == 10 && 97 - n % 97 == check,
         _ => false,
     }
+}
+
+/// An Austrian UID: U, seven digits summed Luhn's way from the left, and a check digit that
+/// brings that sum plus 4 to a multiple of ten.
+fn at_uid(id: &str) -> bool {
+    let Some(d) = id.strip_prefix('U').and_then(digits) else {
+        return false;
+    };
+    let Some((&check, body)) = d.split_last() else {
+        return false;
+    };
+    (10 - (luhn_sum(body.iter(), false) + 4) % 10) % 10 == check
+}
+
+/// Danish and Finnish VAT numbers: eight digits whose weighted sum (the check digit weighing
+/// 1) is a multiple of 11.
+fn mod11_is_zero(id: &str, weights: &[u32; 8]) -> bool {
+    digits(id).is_some_and(|d| d.len() == 8 && weighted(&d, weights) % 11 == 0)
+}
+
+/// A Luxembourg VAT number: the first six digits mod 89 are the last two.
+fn lu_mod89(id: &str) -> bool {
+    match (number(id, 0..6), number(id, 6..8)) {
+        (Some(n), Some(check)) => id.len() == 8 && n % 89 == check,
+        _ => false,
+    }
+}
+
+/// A British VAT number: seven digits weighted 8 down to 2 plus the two check digits make a
+/// multiple of 97, or do with 55 more (numbers issued since 2010); a branch's twelve digits
+/// are checked on their first nine.
+fn gb_mod97(id: &str) -> bool {
+    let (Some(d), Some(check)) = (id.get(..7).and_then(digits), number(id, 7..9)) else {
+        return false;
+    };
+    let sum = weighted(&d, &[8, 7, 6, 5, 4, 3, 2]) + check;
+    sum % 97 == 0 || (sum + 55) % 97 == 0
 }
 
 /// ISO 7064 MOD 97-10 over digits and letters (A = 10 … Z = 35), as IBANs use it.
@@ -486,9 +535,24 @@ mod tests {
     }
 
     #[test]
+    fn more_eu_check_digits() {
+        // U1234567: 1 + 4 + 3 + 8 + 5 + 3 + 7 = 31, (10 - (31 + 4) mod 10) mod 10 = 5.
+        valid(&["ATU12345675"]);
+        invalid("invalid AT VAT number check digits", &["ATU12345676"]);
+        valid(&["DK12345607", "FI12345671", "LU12345613"]);
+        invalid("invalid DK VAT number check digits", &["DK12345608"]);
+        invalid("invalid FI VAT number check digits", &["FI12345672"]);
+        invalid("invalid LU VAT number check digits", &["LU12345614"]);
+        // 1234567 weighted 8 to 2 is 112: + 82 is 2 × 97, and so is + 27 + 55 (since 2010).
+        valid(&["GB123456782", "GB123456727", "GB123456782001", "GBGD123"]);
+        invalid("invalid GB VAT number check digits", &["GB123456789"]);
+        not_shaped(&["GBGD567"]);
+    }
+
+    #[test]
     fn eu_vat_prefixes() {
         // Greece is EL in VAT numbers (GR in IBANs); Northern Ireland is XI beside GB.
-        valid(&["EL123456789", "XI123456789", "GB123456789", "ATU12345678"]);
+        valid(&["EL123456789", "XI123456782", "GB123456782"]);
         not_shaped(&["GR123456789", "XX123456789", "AT12345678"]);
         // Outside the EU: a Malaysian GST id is printed bare, and only its shape is known.
         valid(&["001531760640"]);
