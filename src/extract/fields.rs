@@ -228,7 +228,7 @@ fn typed(meanings: &[Meaning], words: &[Tok]) -> Option<(usize, Typed)> {
         if kind == Kind::Amount && !looks_like_money(&keyvalues::join(&words[..n])) {
             return None;
         }
-        let issue = keyvalues::validate(kind, &normalized).map(str::to_string);
+        let issue = keyvalues::validate(kind, &normalized);
         let typed = Typed {
             category,
             normalized,

@@ -18,6 +18,7 @@ pub(super) enum Kind {
     Date,
     TaxId,
     Iban,
+    Bic,
     Atcud,
     Amount,
     Currency,
@@ -31,11 +32,12 @@ impl Kind {
         match self {
             Kind::Date => 6,
             Kind::Amount | Kind::Phone => 5,
-            Kind::TaxId => 4,
+            // "FR 19 787 878 784"; the country's shape, not the count, ends the value.
+            Kind::TaxId => 6,
             Kind::Iban => 9,
             Kind::DocNumber | Kind::Atcud => 3,
             Kind::Currency => 2,
-            Kind::Email => 1,
+            Kind::Email | Kind::Bic => 1,
         }
     }
 
@@ -45,6 +47,7 @@ impl Kind {
             Kind::Date => "not a valid date",
             Kind::TaxId => "not a tax id",
             Kind::Iban => "not an IBAN",
+            Kind::Bic => "not a BIC",
             Kind::Atcud => "not an ATCUD",
             Kind::Amount => "not an amount",
             Kind::Currency => "not a currency",
@@ -59,7 +62,7 @@ pub(super) type Candidate = (&'static str, Kind);
 
 /// Categories known labels stand for, with the kind of their values. "VAT" is both a tax id
 /// and the tax total: the value's shape decides, in this order.
-const CATEGORIES: [(&str, Kind); 15] = [
+const CATEGORIES: [(&str, Kind); 16] = [
     ("InvoiceNumber", Kind::DocNumber),
     ("InvoiceDate", Kind::Date),
     ("DueDate", Kind::Date),
@@ -67,6 +70,7 @@ const CATEGORIES: [(&str, Kind); 15] = [
     ("OrderDate", Kind::Date),
     ("TaxId", Kind::TaxId),
     ("Iban", Kind::Iban),
+    ("Bic", Kind::Bic),
     ("Atcud", Kind::Atcud),
     ("Total", Kind::Amount),
     ("AmountDue", Kind::Amount),
@@ -600,7 +604,7 @@ fn pair(line: &[Tok], label: Range<usize>, candidates: Vec<Candidate>, colon: bo
 fn typed_prefix(candidates: &[Candidate], words: &[Tok]) -> Option<(usize, Typed)> {
     candidates.iter().find_map(|&(category, kind)| {
         let (n, normalized) = shape_prefix(kind, words)?;
-        let issue = validate(kind, &normalized).map(str::to_string);
+        let issue = validate(kind, &normalized);
         Some((
             n,
             Typed {
@@ -648,15 +652,9 @@ fn normal(kind: Kind, text: &str) -> Option<String> {
         Kind::Amount => normalize::amount(text),
         Kind::TaxId => normalize::tax_id(text),
         Kind::Currency => normalize::currency(text),
-        Kind::Iban => {
-            let iban = normalize::iban_compact(text);
-            let b = iban.as_bytes();
-            let ok = (15..=34).contains(&b.len())
-                && b[..2].iter().all(u8::is_ascii_uppercase)
-                && b[2..4].iter().all(u8::is_ascii_digit)
-                && b.iter().all(u8::is_ascii_alphanumeric);
-            ok.then_some(iban)
-        }
+        // Exactly the country's length: the words after an IBAN ("- BIC") stay out of it.
+        Kind::Iban => Some(normalize::iban_compact(text)).filter(|i| ids::is_iban_shaped(i)),
+        Kind::Bic => ids::is_bic(&compact).then_some(compact),
         Kind::Atcud => {
             // A validation code of eight or more characters, a dash and the document's number;
             // "0" where no ATCUD applies.
@@ -695,14 +693,12 @@ fn normal(kind: Kind, text: &str) -> Option<String> {
 }
 
 /// Why a well-shaped value is still wrong.
-pub(super) fn validate(kind: Kind, normalized: &str) -> Option<&'static str> {
+pub(super) fn validate(kind: Kind, normalized: &str) -> Option<String> {
     match kind {
-        Kind::TaxId => {
-            let nif = normalized.strip_prefix("PT").unwrap_or(normalized);
-            let portuguese = normalized.starts_with("PT") || normalized.len() == 9;
-            (portuguese && !ids::pt_nif_is_valid(nif)).then_some("invalid NIF check digit")
+        Kind::TaxId => ids::tax_id_issue(normalized),
+        Kind::Iban => {
+            (!ids::iban_is_valid(normalized)).then(|| "invalid IBAN check digits".to_string())
         }
-        Kind::Iban => (!ids::iban_is_valid(normalized)).then_some("invalid IBAN check digits"),
         _ => None,
     }
 }
@@ -1027,7 +1023,7 @@ pub(crate) mod tests {
         assert_eq!(
             issues,
             [
-                Some("invalid NIF check digit"),
+                Some("invalid FR SIREN or PT NIF check digits"),
                 Some("not a valid date"),
                 Some("invalid IBAN check digits")
             ]
@@ -1035,6 +1031,83 @@ pub(crate) mod tests {
         assert!(fields.iter().all(|f| f.confidence == 0.6), "{fields:#?}");
         assert_eq!(fields[0].content_normalized, "123456788");
         assert_eq!(fields[2].content_normalized, "PT50000201231234567890155");
+    }
+
+    #[test]
+    fn an_iban_ends_at_its_countrys_length() {
+        let iban = ("Iban", "PT50000201231234567890154");
+        for (row, want) in [
+            ("IBAN: PT50 0002 0123 1234 5678 9015 4 - BIC", vec![iban]),
+            (
+                "IBAN PT50 0002 0123 1234 5678 9015 4 - BIC CGDIPTPL",
+                vec![iban, ("Bic", "CGDIPTPL")],
+            ),
+        ] {
+            let fields = extract(&[page(&[row])]);
+            assert_summary(&fields, &want);
+            assert_eq!(
+                fields[0].content, "PT50 0002 0123 1234 5678 9015 4",
+                "{row}"
+            );
+            assert!(fields.iter().all(|f| f.issue.is_none()), "{fields:#?}");
+        }
+        for row in [
+            "IBAN: DE89 3704 0044 0532 0130 00 BIC: COBADEFFXXX",
+            "IBAN DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX",
+            "IBAN: DE89 3704 0044 0532 0130 00   BIC/SWIFT: COBADEFFXXX",
+        ] {
+            let fields = extract(&[page(&[row])]);
+            assert_summary(
+                &fields,
+                &[("Iban", "DE89370400440532013000"), ("Bic", "COBADEFFXXX")],
+            );
+            assert!(fields.iter().all(|f| f.issue.is_none()), "{fields:#?}");
+        }
+        let fields = extract(&[page(&["Swift code: deutdeff", "SWIFT: DEUTXXFF"])]);
+        let issues: Vec<_> = fields.iter().map(|f| f.issue.as_deref()).collect();
+        assert_eq!(issues, [Some("not a BIC"), Some("not a BIC")]);
+    }
+
+    #[test]
+    fn tax_ids_by_country_end_at_their_length() {
+        let fields = extract(&[page(&[
+            "NIF: 501 964 843 - Lisboa",
+            "CIF: ESB12345674 Madrid",
+            "N° TVA : FR 19 787 878 784 SIRET 123 456 782 00002",
+            "USt-IdNr.: DE 136 695 976 Finanzamt",
+            "BTW-nummer: NL 0044 95 445 B01",
+            "Partita IVA: IT 12345678903 Milano",
+            "VAT: BE 0403.019.261",
+        ])]);
+        assert_summary(
+            &fields,
+            &[
+                ("TaxId", "501964843"),
+                ("TaxId", "ESB12345674"),
+                ("TaxId", "FR19787878784"),
+                ("TaxId", "12345678200002"),
+                ("TaxId", "DE136695976"),
+                ("TaxId", "NL004495445B01"),
+                ("TaxId", "IT12345678903"),
+                ("TaxId", "BE0403019261"),
+            ],
+        );
+        assert!(fields.iter().all(|f| f.issue.is_none()), "{fields:#?}");
+        assert_eq!(fields[4].content, "DE 136 695 976");
+        let fields = extract(&[page(&[
+            "USt-IdNr.: DE 123 456 789",
+            "N° TVA : FR 12 123 456 782",
+            "NIF: ES 12345678A",
+        ])]);
+        let issues: Vec<_> = fields.iter().map(|f| f.issue.as_deref()).collect();
+        assert_eq!(
+            issues,
+            [
+                Some("invalid DE VAT number check digits"),
+                Some("invalid FR TVA check digits"),
+                Some("invalid ES NIF check digits"),
+            ]
+        );
     }
 
     #[test]

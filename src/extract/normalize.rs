@@ -455,12 +455,6 @@ pub fn percent(text: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 
-/// Country prefixes of EU VAT numbers (Greece is EL), plus GB, CH, NO and Northern Ireland.
-const VAT_PREFIXES: [&str; 31] = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU", "IE", "IT",
-    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI", "GB", "CH", "NO",
-];
-
 /// OCR reads digits as look-alike letters; undo that when the text is nearly all digits.
 fn ocr_digits(text: &str) -> Option<String> {
     let fixed: String = text
@@ -475,8 +469,8 @@ fn ocr_digits(text: &str) -> Option<String> {
     (fixed.chars().all(|c| c.is_ascii_digit()) && real + 2 >= text.len()).then_some(fixed)
 }
 
-/// A tax id in compact form: a nine-digit Portuguese NIF ("123456789") or a VAT number with
-/// its country prefix ("PT123456789", "ESB12345678"). Check digits are not verified here.
+/// A tax id in compact form with its country prefix as printed ("PT123456789", "ESB12345674",
+/// "123456789"): the shape of some country's id (`ids`). Check digits are not verified here.
 pub fn tax_id(text: &str) -> Option<String> {
     let compact: String = text
         .chars()
@@ -489,18 +483,18 @@ pub fn tax_id(text: &str) -> Option<String> {
         return None;
     }
     let upper = compact.to_ascii_uppercase();
-    let prefix = upper.get(..2).filter(|p| VAT_PREFIXES.contains(p));
-    match prefix {
-        Some("PT") => ocr_digits(compact.get(2..)?)
-            .filter(|d| d.len() == 9)
-            .map(|d| format!("PT{d}")),
-        Some(_) => {
-            let rest = upper.get(2..)?;
-            let digits = rest.chars().filter(char::is_ascii_digit).count();
-            ((8..=12).contains(&rest.len()) && digits >= 7).then_some(upper)
-        }
-        None => ocr_digits(&compact).filter(|d| d.len() == 9),
-    }
+    // Failing as read, the digits after any prefix as OCR may have misread them ("5O1964843").
+    let prefix = upper
+        .get(..2)
+        .filter(|p| ids::is_vat_prefix(p))
+        .unwrap_or("");
+    let misread = compact
+        .get(prefix.len()..)
+        .and_then(ocr_digits)
+        .map(|d| format!("{prefix}{d}"));
+    std::iter::once(upper)
+        .chain(misread)
+        .find(|id| ids::is_tax_id(id))
 }
 
 /// Spaces dropped and letters upper-cased, with an "IBAN" prefix left out.
@@ -707,6 +701,10 @@ mod tests {
             ("DE123456789", "DE123456789"),
             ("ATU12345678", "ATU12345678"),
             ("NL123456789B01", "NL123456789B01"),
+            ("FR 19 787 878 784", "FR19787878784"),
+            ("x1234567l", "X1234567L"),
+            ("CHE-123.456.789 MWST", "CHE123456789MWST"),
+            ("EL 123 456 789", "EL123456789"),
         ] {
             assert_eq!(tax_id(text), some(want), "{text}");
         }
@@ -718,6 +716,10 @@ mod tests {
             "XX123456789",
             "12,00",
             "PT12345",
+            // A country's shape, not any length: DE takes nine digits, FR a key and a SIREN.
+            "DE19787878784",
+            "FR123456782",
+            "GR123456789",
         ] {
             assert_eq!(tax_id(text), None, "{text}");
         }
