@@ -291,7 +291,9 @@ pub(super) fn tokens(line: &Line) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::new();
     let mut prev_right: Option<f64> = None;
     for word in line.words.iter().filter(|w| !w.text.trim().is_empty()) {
-        let gap_before = prev_right.is_some_and(|right| word.bbox.left - right > column_gap);
+        // A lone colon closes the label before it, however far it is set ("Währung      : EUR").
+        let gap_before = prev_right.is_some_and(|right| word.bbox.left - right > column_gap)
+            && word.text.trim() != ":";
         prev_right = Some(word.bbox.right);
         let tok = |text: &str, left: f64, right: f64, gap_before: bool| Tok {
             text: text.trim().to_string(),
@@ -792,6 +794,18 @@ pub(crate) mod tests {
     }
 
     /// Lines at 20pt steps from the top, all starting at x = 40.
+    #[test]
+    fn a_colon_set_apart_still_closes_its_label() {
+        let line = line_at(
+            40.0,
+            40.0,
+            "USt-IdNr.                    : DE136695976",
+            1.0,
+        );
+        let fields = extract(&[page_of(1, vec![line])]);
+        assert_eq!(get(&fields, "TaxId").content_normalized, "DE136695976");
+    }
+
     pub(crate) fn page(rows: &[&str]) -> PageText {
         let lines = rows
             .iter()

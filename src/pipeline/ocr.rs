@@ -73,7 +73,37 @@ fn recognize_in(image: &GrayImage, dpi: u32, languages: &str) -> Result<Vec<Line
         .get_tsv_text(0)
         .map_err(|_| failed("Tesseract returned no text"))?;
     ENGINE.with(|cell| *cell.borrow_mut() = Some((languages.to_owned(), engine)));
-    Ok(lines_from_tsv(&tsv))
+    Ok(rows(lines_from_tsv(&tsv)))
+}
+
+/// Tesseract reads a page block by block, so a label at the left of a printed row and its
+/// amount at the right come back as two lines ("Total" … "8.70"); lines side by side on one
+/// row are joined again, words left to right, rows top to bottom.
+fn rows(lines: Vec<Line>) -> Vec<Line> {
+    let mut rows: Vec<(Rect, Line)> = Vec::new();
+    for line in lines {
+        let Some(at) = line.bbox() else { continue };
+        let beside = |row: &(Rect, Line)| {
+            let overlap = row.0.bottom.min(at.bottom) - row.0.top.max(at.top);
+            let apart = !row
+                .1
+                .words
+                .iter()
+                .any(|w| w.bbox.left < at.right && at.left < w.bbox.right);
+            overlap >= 0.6 * row.0.height().min(at.height()) && apart
+        };
+        match rows.iter_mut().find(|row| beside(row)) {
+            Some((row_box, row)) => {
+                row.words.extend(line.words);
+                row.words
+                    .sort_by(|a, b| a.bbox.left.total_cmp(&b.bbox.left));
+                *row_box = row_box.union(&at);
+            }
+            None => rows.push((at, line)),
+        }
+    }
+    rows.sort_by(|a, b| a.0.top.total_cmp(&b.0.top));
+    rows.into_iter().map(|(_, line)| line).collect()
 }
 
 /// Characters shorter than this (in pixels) are read better enlarged: Tesseract is tuned for
@@ -173,6 +203,17 @@ fn lines_from_tsv(tsv: &str) -> Vec<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_side_by_side_on_a_row_are_joined() {
+        // Block 1 holds the labels, block 2 the amounts of the same rows.
+        let tsv = "5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t96\tTotal\n\
+                   5\t1\t1\t1\t2\t1\t10\t40\t30\t12\t96\tCash\n\
+                   5\t1\t2\t1\t1\t1\t200\t21\t30\t12\t96\t8.70\n\
+                   5\t1\t2\t1\t2\t1\t200\t41\t30\t12\t96\t10.00\n";
+        let texts: Vec<String> = rows(lines_from_tsv(tsv)).iter().map(Line::text).collect();
+        assert_eq!(texts, ["Total 8.70", "Cash 10.00"]);
+    }
 
     #[test]
     fn tsv_words_group_into_lines() {
