@@ -16,6 +16,9 @@ use crate::pipeline::sandbox::{self, Message, ReaderSlot, SandboxConfig};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
+    /// Folders of real documents with truth files (`../shared/testdata/realdocs`), measured
+    /// with `docket eval` after the generated corpus.
+    pub real_documents: Option<PathBuf>,
     pub invoices: usize,
     pub scans: usize,
     /// Pages of the scanned PDF used to show memory follows pages, not document size.
@@ -126,6 +129,37 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
         &truths[..scans.len().min(truths.len())],
         &scanned.results,
     );
+    real_documents(options)
+}
+
+/// `docket eval` on the real development documents, each set read from the page (embedded
+/// e-invoice XML ignored), and the PDFs again rendered as 200 dpi scans.
+fn real_documents(options: &BenchOptions) -> anyhow::Result<()> {
+    let Some(root) = options.real_documents.as_ref().filter(|d| d.is_dir()) else {
+        println!("== real documents: none (pass --real-documents DIR) ==");
+        return Ok(());
+    };
+    let mut sets: Vec<_> = std::fs::read_dir(root)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    sets.sort();
+    for set in sets {
+        for as_images in [None, Some(200.0)] {
+            let rendered =
+                as_images.map_or(String::new(), |dpi| format!(", rendered at {dpi} dpi"));
+            println!("== real documents: {}{rendered} ==", set.display());
+            crate::eval::run(&crate::eval::EvalOptions {
+                dir: set.clone(),
+                languages: crate::domain::workspace::AUTO_LANGUAGES.to_owned(),
+                readers: options.threads,
+                pdfium_library: options.pdfium_library.clone(),
+                ignore_embedded: true,
+                text_dir: None,
+                as_images,
+            })?;
+        }
+    }
     Ok(())
 }
 

@@ -117,6 +117,14 @@ struct BenchArgs {
     /// PDFium shared library.
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
+    /// Folders of real documents with truth files, measured with `docket eval` (skipped when
+    /// absent).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "../shared/testdata/realdocs"
+    )]
+    real_documents: PathBuf,
 }
 
 #[derive(Args)]
@@ -278,6 +286,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
                 languages: args.languages,
                 pdfium_library: args.pdfium_lib,
+                real_documents: Some(args.real_documents),
             };
             tokio::task::spawn_blocking(move || docket::bench::run(&options)).await?
         }

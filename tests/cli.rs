@@ -779,3 +779,45 @@ async fn eval_scores_documents_against_their_truth_files() {
     assert!(all.contains("1.000   1.000"), "{stdout}");
     assert!(stdout.contains("== misses (0) =="), "{stdout}");
 }
+
+/// An accuracy floor on a few real documents of the development set, as a regression guard.
+/// They live beside the project (`../shared/testdata/realdocs`), not in it: where they are
+/// absent the test says so and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_documents_stay_above_their_accuracy_floor() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/realdocs");
+    if !root.is_dir() {
+        eprintln!("skipped: no development documents at {}", root.display());
+        return;
+    }
+    // (set, document, fields right at least, of expected)
+    let floors = [
+        ("einvoices", "EN16931_Rabatte.pdf", 7, 7),
+        ("einvoices", "zugferd_2p0_EN16931_Physiotherapeut.pdf", 8, 8),
+        ("einvoices", "zugferd_2p1_BASIC_Taxifahrt.pdf", 8, 8),
+        ("receipts", "sroie-401.jpg", 2, 4),
+        ("receipts", "sroie-403.jpg", 2, 4),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (set, document, _, _) in floors {
+        let from = root.join(set);
+        let stem = document.rsplit_once('.').unwrap().0;
+        for name in [document.to_owned(), format!("{stem}.truth.json")] {
+            std::fs::copy(from.join(&name), dir.path().join(&name)).unwrap();
+        }
+    }
+    let output = docket()
+        .args(["eval", "--ignore-embedded", "--readers", "2"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let misses = |document: &str| stdout.lines().filter(|l| l.contains(document)).count();
+    for (_, document, right, expected) in floors {
+        assert!(
+            expected - misses(document) >= right,
+            "{document}: fewer than {right} of {expected} fields right\n{stdout}"
+        );
+    }
+}

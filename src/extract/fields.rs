@@ -35,7 +35,7 @@ const AMOUNT_DUE: f64 = 0.9;
 /// What a tax derived from net and gross adds to their evidence.
 const DERIVED: f64 = 0.5;
 /// A label that does not open its line or column.
-const MID_LINE: f64 = 0.8;
+const MID_LINE: f64 = 0.6;
 
 /// Every candidate on the pages: the key-values first, then the looser readings.
 pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candidate> {
@@ -200,7 +200,7 @@ fn value_after(
         if has_digit(&tok.text) && !(rate && total) && (!quoted[j] || rate) {
             return None;
         }
-        if keyvalues::is_colon(tok) || is_currency_word(tok) || quoted[j] {
+        if keyvalues::is_colon(tok) || is_currency_word(tok) || quoted[j] || rate {
             j += 1;
             continue;
         }
@@ -395,6 +395,10 @@ fn title_number(
         .filter(|&k| !quoted[k])
         .take(3)
         .find(|&k| is_in(&line[k], &lexicons.number_marks))?;
+    // Each word between title and mark makes it likelier another document's number ("Rechnung
+    // gemäß Bestellung Nr. 2018-471331").
+    let between = (i + 1..mark).filter(|&k| !quoted[k]).count();
+    let evidence = EXTRA_WORD.powi(between as i32);
     let mut j = mark + 1;
     if line.get(j).is_some_and(keyvalues::is_colon) {
         j += 1;
@@ -408,7 +412,7 @@ fn title_number(
             &line[j..j + n],
             "InvoiceNumber",
             number,
-            TITLE_NUMBER,
+            TITLE_NUMBER * evidence,
         ),
     )];
     let link = j + n;
