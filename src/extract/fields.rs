@@ -284,10 +284,15 @@ fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<C
             }
             continue;
         }
-        let Some((end, meanings, quality)) = loose_label(line, &quoted, i) else {
+        let Some((end, mut meanings, quality)) = loose_label(line, &quoted, i) else {
             continue;
         };
         label_words = end;
+        // Names and terms are any words: a loose reading cannot tell where they end.
+        meanings.retain(|m| m.1 != Kind::Text);
+        if meanings.is_empty() {
+            continue;
+        }
         // A label inside a sentence ("included in total RM 0.49") is weaker than one opening
         // its line or column.
         let opens = i == 0 || line[i].gap_before || keyvalues::is_colon(&line[i - 1]);
@@ -806,6 +811,29 @@ mod tests {
         assert!(has(&found, "DueDate", "2017-11-17"), "{found:?}");
         let found = invoice_fields(page(&["Invoice Date: 11/03/2017", "Due Date: 17/03/2017"]));
         assert!(has(&found, "InvoiceDate", "2017-03-11"), "{found:?}");
+    }
+
+    #[test]
+    fn parties_order_terms_and_bank_account() {
+        assert_fields(
+            &[
+                "Verkäufer:",
+                "Lieferant GmbH",
+                "Käufer/Leistungsempfänger:",
+                "Kunden AG Mitte",
+                "Lieferant GmbH Hauptstraße 1",
+                "Bestellung: 2013-471331",
+                "Zahlungsbedingungen: Zahlbar innerhalb 30 Tagen netto",
+                "IBAN: DE02 1203 0000 0000 2020 51 BIC: BYLADEM1001",
+            ],
+            &[
+                ("SupplierName", "Lieferant GmbH"),
+                ("CustomerName", "Kunden AG Mitte"),
+                ("PurchaseOrder", "2013-471331"),
+                ("PaymentTerms", "Zahlbar innerhalb 30 Tagen netto"),
+                ("Iban", "DE02120300000000202051"),
+            ],
+        );
     }
 
     #[test]

@@ -9,8 +9,10 @@ use crate::domain::understanding::{Field, QrCode, Table};
 
 /// The invoice fields in output order; the VAT breakdown (`VatBase:23.00`, `VatAmount:23.00`)
 /// follows, highest rate first.
-const ORDER: [&str; 10] = [
+const ORDER: [&str; 15] = [
+    "SupplierName",
     "SupplierTaxId",
+    "CustomerName",
     "CustomerTaxId",
     "InvoiceNumber",
     "Atcud",
@@ -20,6 +22,9 @@ const ORDER: [&str; 10] = [
     "NetTotal",
     "TaxTotal",
     "GrossTotal",
+    "PurchaseOrder",
+    "PaymentTerms",
+    "Iban",
 ];
 
 /// QR code keys and the invoice fields they state.
@@ -153,6 +158,15 @@ fn from_key_values(
 
     out.extend(valid_first("Atcud").map(|f| renamed(f, "Atcud")));
     out.extend(fields::number(candidates));
+    for category in [
+        "SupplierName",
+        "CustomerName",
+        "PurchaseOrder",
+        "PaymentTerms",
+        "Iban",
+    ] {
+        out.extend(fields::best_of(candidates, category, category));
+    }
     let issued = fields::issue_date(candidates, "InvoiceDate", "InvoiceDate");
     out.extend(fields::due_date(candidates, issued.as_ref()));
     out.extend(issued);

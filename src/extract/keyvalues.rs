@@ -24,6 +24,8 @@ pub(super) enum Kind {
     Currency,
     Email,
     Phone,
+    /// Words as printed: a name, payment terms.
+    Text,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::DocNumber | Kind::Atcud => 3,
             Kind::Currency => 2,
             Kind::Email | Kind::Bic => 1,
+            Kind::Text => 12,
         }
     }
 
@@ -52,6 +55,7 @@ impl Kind {
             Kind::Amount => "not an amount",
             Kind::Currency => "not a currency",
             Kind::Email => "not an e-mail address",
+            Kind::Text => "no text",
             Kind::Phone => "not a phone number",
         }
     }
@@ -62,7 +66,7 @@ pub(super) type Candidate = (&'static str, Kind);
 
 /// Categories known labels stand for, with the kind of their values. "VAT" is both a tax id
 /// and the tax total: the value's shape decides, in this order.
-const CATEGORIES: [(&str, Kind); 16] = [
+const CATEGORIES: [(&str, Kind); 20] = [
     ("InvoiceNumber", Kind::DocNumber),
     ("InvoiceDate", Kind::Date),
     ("DueDate", Kind::Date),
@@ -78,6 +82,10 @@ const CATEGORIES: [(&str, Kind); 16] = [
     ("TaxTotal", Kind::Amount),
     ("Currency", Kind::Currency),
     ("Email", Kind::Email),
+    ("PurchaseOrder", Kind::DocNumber),
+    ("PaymentTerms", Kind::Text),
+    ("SupplierName", Kind::Text),
+    ("CustomerName", Kind::Text),
     ("Phone", Kind::Phone),
 ];
 
@@ -248,9 +256,14 @@ fn page_fields(page: &PageText) -> Vec<Field> {
         }
     }
     for (li, label, candidates) in dangling {
-        let Some((lj, seg)) = below(&lines, &used, li, &label) else {
+        let text = candidates.iter().all(|c| c.1 == Kind::Text);
+        let Some((lj, seg)) = below(&lines, &used, li, &label, text) else {
             continue;
         };
+        // A lone word under a name or terms label is a column header more often than a value.
+        if text && seg.len() < 2 {
+            continue;
+        }
         let Some((n, mut typed)) = typed_prefix(&candidates, &lines[lj][seg.clone()]) else {
             continue;
         };
@@ -548,6 +561,10 @@ fn pair(line: &[Tok], label: Range<usize>, candidates: Vec<Candidate>, colon: bo
             Step::Dangling { label, candidates }
         };
     }
+    // Names and terms are any words: only a colon or the line below says they are the value.
+    if !colon && !candidates.is_empty() && candidates.iter().all(|c| c.1 == Kind::Text) {
+        return Step::Skip(label.end);
+    }
     if candidates.is_empty() {
         let category = pascal_case(&label_text(&line[label.clone()]));
         let normalized = join(words);
@@ -624,6 +641,11 @@ pub(super) fn shape_prefix(kind: Kind, words: &[Tok]) -> Option<(usize, String)>
     if kind == Kind::DocNumber {
         return doc_number(words);
     }
+    // Words as printed are all or nothing: "GLN" is not the name in "GLN 4333741000005".
+    if kind == Kind::Text {
+        let n = words.len().min(kind.max_words());
+        return normal(kind, &join(&words[..n])).map(|v| (n, v));
+    }
     let text = |n: usize| join(&words[..n]);
     let max = words.len().min(kind.max_words());
     let (n, value) = (1..=max)
@@ -691,6 +713,12 @@ fn normal(kind: Kind, text: &str) -> Option<String> {
             ok.then(|| format!("{plus}{digits}"))
         }
         Kind::DocNumber => Some(text.to_string()),
+        Kind::Text => {
+            // Mostly letters: "GLN 4333741000005" under "Verkäufer" is an id, not a name.
+            let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+            let visible = text.chars().filter(|c| !c.is_whitespace()).count();
+            (letters >= 3 && letters * 3 >= visible * 2).then(|| text.trim().to_string())
+        }
     }
 }
 
@@ -718,6 +746,7 @@ fn below(
     used: &[Vec<bool>],
     li: usize,
     label: &Range<usize>,
+    text: bool,
 ) -> Option<(usize, Range<usize>)> {
     let above = bbox(lines.get(li)?.get(label.clone())?)?;
     let h = above.height();
@@ -743,7 +772,9 @@ fn below(
     let (_, _, lj, seg) = nearest?;
     let line = &lines[lj];
     let free = !seg.clone().any(|k| used[lj][k]);
-    let is_value = !starts_label(line, seg.start) && !line[seg.clone()].iter().any(is_colon);
+    // A name below "Verkäufer" may start with a label word ("Lieferant GmbH").
+    let is_value =
+        (text || !starts_label(line, seg.start)) && !line[seg.clone()].iter().any(is_colon);
     // Column headers above a table's rows are not labels, unless they are all labels (a
     // totals box: "Subtotal   IVA   Total" over three amounts).
     let label_line = &lines[li];
