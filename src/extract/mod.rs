@@ -10,5 +10,6 @@ pub mod invoice;
 pub mod keyvalues;
 pub mod lattice;
 pub mod normalize;
+mod qrfields;
 pub mod receipt;
 pub mod tables;
