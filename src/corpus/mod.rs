@@ -17,7 +17,7 @@ pub use einvoice::{cii_xml, einvoice_pdf};
 pub use hostile::{bomb_png, huge_image_pdf, many_page_pdf, operator_flood_pdf};
 pub use invoice::invoices;
 pub use layout::{german_receipt_pdf, invoice_pdf, ruled_text_table_pdf, till_receipt_pdf};
-pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png};
+pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png, small_qr_capture, SmallQr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Language {

@@ -73,6 +73,64 @@ fn capture(bytes: &[u8], dpi: f64, angle_degrees: f32, seed: u64) -> anyhow::Res
     Ok(gaussian_noise(&blurred, 0.0, NOISE_STDDEV, seed))
 }
 
+/// A small printed QR code as a capture sees it, alone on its paper: what the multi-attempt
+/// decoder is measured on. Till receipts print codes of 15–20 mm on thermal paper that fades
+/// (paper ≈ 200, ink ≈ 150 rather than 238/22), read at 150–200 dpi.
+#[derive(Debug, Clone, Copy)]
+pub struct SmallQr<'a> {
+    pub payload: &'a str,
+    /// The symbol's side, quiet zone excluded.
+    pub side_mm: f64,
+    pub dpi: f64,
+    pub paper: u8,
+    pub ink: u8,
+    /// Gaussian σ in pixels: the optics' softening.
+    pub blur: f32,
+    pub seed: u64,
+}
+
+/// Paper around the symbol on every side: its quiet zone and some more.
+const SMALL_QR_MARGIN_MM: f64 = 8.0;
+/// Samples per pixel side when rasterising modules: edges get partial gray, as a sensor's do.
+const SUPERSAMPLE: u32 = 4;
+
+/// `qr` rasterised at its dpi (modules area-sampled, so a module of 1.7 px is drawn as one),
+/// blurred, with sensor noise (σ 5 levels, seeded).
+pub fn small_qr_capture(qr: &SmallQr) -> anyhow::Result<GrayImage> {
+    ensure!(
+        qr.dpi > 0.0 && qr.side_mm > 0.0,
+        "dpi and side must be positive"
+    );
+    let code = qrcode::QrCode::with_error_correction_level(qr.payload, qrcode::EcLevel::M)?;
+    let modules = code.width();
+    let dark = code.to_colors();
+    let px_per_mm = qr.dpi / 25.4;
+    let module_px = qr.side_mm * px_per_mm / modules as f64;
+    let margin_px = SMALL_QR_MARGIN_MM * px_per_mm;
+    let side = (qr.side_mm * px_per_mm + 2.0 * margin_px).ceil() as u32;
+    let is_dark = |x: f64, y: f64| {
+        let (col, row) = ((x - margin_px) / module_px, (y - margin_px) / module_px);
+        let inside = (0.0..modules as f64).contains(&col) && (0.0..modules as f64).contains(&row);
+        inside && dark[row as usize * modules + col as usize] == qrcode::Color::Dark
+    };
+    let step = 1.0 / f64::from(SUPERSAMPLE);
+    let image = GrayImage::from_fn(side, side, |x, y| {
+        let mut inked = 0u32;
+        for i in 0..SUPERSAMPLE {
+            for j in 0..SUPERSAMPLE {
+                let sx = f64::from(x) + (f64::from(i) + 0.5) * step;
+                let sy = f64::from(y) + (f64::from(j) + 0.5) * step;
+                inked += u32::from(is_dark(sx, sy));
+            }
+        }
+        let share = f64::from(inked) / f64::from(SUPERSAMPLE * SUPERSAMPLE);
+        let level = f64::from(qr.paper) - share * (f64::from(qr.paper) - f64::from(qr.ink));
+        Luma([level.round() as u8])
+    });
+    let blurred = gaussian_blur_f32(&image, qr.blur.max(0.1));
+    Ok(gaussian_noise(&blurred, 0.0, NOISE_STDDEV, qr.seed))
+}
+
 /// A JPEG's frame header: what a PDF image dictionary must restate.
 struct Frame {
     width: u32,

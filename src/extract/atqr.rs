@@ -2,13 +2,18 @@
 //! recognising a decoded payload as fiscal, splitting it into `Field`s with readable names and
 //! typed values, and checking each value against the AT technical spec (v1.0, August 2020).
 //! Page references ("p. N") are PDF pages of that spec; its printed numbers are one less.
+//! Values that bend the spec the way real issuers print them (decimal commas, a signed credit
+//! note total, an ATCUD without its number) are still read, and still counted as invalid.
 
 use std::collections::HashSet;
 
 use crate::domain::understanding::Field;
 use crate::extract::ids::pt_nif_is_valid;
+use crate::extract::normalize;
 
 const VALID_CONFIDENCE: f64 = 1.0;
+/// Against the spec, but what it means is plain.
+const BENT_CONFIDENCE: f64 = 0.9;
 const INVALID_CONFIDENCE: f64 = 0.5;
 
 /// What a key's value must look like.
@@ -378,9 +383,19 @@ fn build_field(
         Some(_) if !has_colon => Some(format!("no ':' after key '{key}'")),
         Some(spec) => check(spec, value, context).err(),
     };
-    let content_normalized = match spec.map(|s| s.kind) {
-        Some(Kind::Date) if issue.is_none() => iso_date(value),
-        _ => value.to_string(),
+    let kind = spec.map(|s| s.kind);
+    let bent = issue
+        .as_ref()
+        .and(kind)
+        .and_then(|kind| bent_reading(kind, value, context));
+    let (content_normalized, issue, confidence) = match (kind, issue, bent) {
+        (Some(Kind::Date), None, _) => (iso_date(value), None, VALID_CONFIDENCE),
+        (_, None, _) => (value.to_string(), None, VALID_CONFIDENCE),
+        (_, Some(issue), Some(read)) => {
+            let issue = format!("{issue}; read as {read}");
+            (read, Some(issue), BENT_CONFIDENCE)
+        }
+        (_, Some(issue), None) => (value.to_string(), Some(issue), INVALID_CONFIDENCE),
     };
     Field {
         page_number,
@@ -389,12 +404,29 @@ fn build_field(
         content: value.to_string(),
         content_normalized,
         bbox: None,
-        confidence: if issue.is_some() {
-            INVALID_CONFIDENCE
-        } else {
-            VALID_CONFIDENCE
-        },
+        confidence,
         issue,
+    }
+}
+
+/// What a value that breaks the spec means, when issuers print it that way: amounts with a
+/// decimal comma, a thousands separator or a sign (credit notes, NC, often print their totals
+/// negative), and an ATCUD that is only the series' validation code (its number is G's).
+fn bent_reading(kind: Kind, value: &str, context: &Context) -> Option<String> {
+    match kind {
+        Kind::Amount | Kind::GroupAmount(_) if check_amount(value).is_err() => {
+            normalize::amount(value)
+        }
+        Kind::Atcud if !value.contains('-') => {
+            let number = context.document_number?;
+            // The number glued to the code ("CSDF7T5H0035"), or left out.
+            let code = value
+                .strip_suffix(number)
+                .filter(|code| is_validation_code(code))
+                .unwrap_or(value);
+            is_validation_code(code).then(|| format!("{code}-{number}"))
+        }
+        _ => None,
     }
 }
 
@@ -491,13 +523,9 @@ fn check_atcud(value: &str, context: &Context) -> Result<(), String> {
     if value == "0" {
         return Ok(());
     }
-    let well_formed = value.split_once('-').filter(|(code, number)| {
-        code.len() >= 8
-            && code
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            && is_digits(number)
-    });
+    let well_formed = value
+        .split_once('-')
+        .filter(|(code, number)| is_validation_code(code) && is_digits(number));
     let Some((_, number)) = well_formed else {
         return Err(format!(
             "'{value}' is not an ATCUD '<validation code>-<sequential number>'"
@@ -547,6 +575,9 @@ fn check_group(group: Group, context: &Context) -> Result<(), String> {
 
 /// Two decimals, '.' as the separator, no thousands separator, no sign (p. 5 rule c).
 fn check_amount(value: &str) -> Result<(), String> {
+    if value.starts_with('-') {
+        return Err(format!("'{value}' has a sign, which amounts may not carry"));
+    }
     let ok = value
         .split_once('.')
         .is_some_and(|(units, cents)| is_digits(units) && is_digits(cents) && cents.len() == 2);
@@ -569,6 +600,14 @@ fn document_number(id: &str) -> Option<&str> {
         && !series.contains([' ', '/', '^'])
         && is_digits(number);
     ok.then_some(number)
+}
+
+/// An ATCUD validation code: at least 8 upper-case letters and digits, assigned by AT.
+fn is_validation_code(code: &str) -> bool {
+    code.len() >= 8
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn is_digits(s: &str) -> bool {
@@ -840,6 +879,80 @@ mod tests {
             }
             assert_eq!(only_issue(&parsed).0, key, "{key}:{bad}");
         }
+    }
+
+    #[test]
+    fn decimal_commas_are_read_and_counted() {
+        let parsed = parse(&example_1_with("O", "513600,58"), 1);
+        let (key, issue) = only_issue(&parsed);
+        assert_eq!(key, "O");
+        assert!(issue.ends_with("; read as 513600.58"), "{issue}");
+        let total = field(&parsed, "O");
+        assert_eq!(
+            (total.content.as_str(), total.content_normalized.as_str()),
+            ("513600,58", "513600.58")
+        );
+        assert_eq!(total.confidence, BENT_CONFIDENCE);
+        let parsed = parse(&example_1_with("I7", "80.000,00"), 1);
+        assert_eq!(only_issue(&parsed).0, "I7");
+        assert_eq!(field(&parsed, "I7").content_normalized, "80000.00");
+    }
+
+    #[test]
+    fn an_atcud_without_its_number_takes_the_document_number() {
+        for bent in ["CSDF7T5H", "CSDF7T5H0035"] {
+            let parsed = parse(&example_1_with("H", bent), 1);
+            assert_eq!(only_issue(&parsed).0, "H", "{bent}");
+            let atcud = field(&parsed, "H");
+            assert_eq!(atcud.content, bent);
+            assert_eq!(atcud.content_normalized, "CSDF7T5H-0035", "{bent}");
+        }
+        // Without a well-formed G there is no number to complete it with.
+        let payload = example_1_with("H", "CSDF7T5H").replace("G:FT AB2019/0035", "G:FT0035");
+        let parsed = parse(&payload, 1);
+        assert_eq!(parsed.invalid_keys_count, 2, "G and H");
+        assert_eq!(field(&parsed, "H").content_normalized, "CSDF7T5H");
+        assert_eq!(field(&parsed, "H").confidence, INVALID_CONFIDENCE);
+    }
+
+    #[test]
+    fn a_credit_note_with_negative_amounts_is_read() {
+        let credit_note = EXAMPLE_2
+            .replace("D:FS", "D:NC")
+            .replace("G:FS", "G:NC")
+            .replace(
+                "I7:0.65*I8:0.15*N:0.15*O:0.80",
+                "I7:-0.65*I8:-0.15*N:-0.15*O:-0.80",
+            );
+        let parsed = parse(&credit_note, 1);
+        assert_eq!(parsed.invalid_keys_count, 4, "the spec has no signs");
+        for (key, read) in [
+            ("I7", "-0.65"),
+            ("I8", "-0.15"),
+            ("N", "-0.15"),
+            ("O", "-0.80"),
+        ] {
+            let f = field(&parsed, key);
+            assert_eq!(f.content_normalized, read, "{key}");
+            assert!(
+                f.issue.as_deref().is_some_and(|i| i.contains("sign")),
+                "{f:?}"
+            );
+        }
+        assert!(is_fiscal(&credit_note));
+    }
+
+    #[test]
+    fn values_beyond_reading_stay_as_printed() {
+        let parsed = parse(&example_1_with("O", "cinco"), 1);
+        assert_eq!(only_issue(&parsed).0, "O");
+        let total = field(&parsed, "O");
+        assert_eq!(total.content_normalized, "cinco");
+        assert_eq!(total.confidence, INVALID_CONFIDENCE);
+        // An amount in the wrong fiscal space is not a bent amount.
+        let without_j1 = EXAMPLE_1.replace("J1:PT-AC*", "");
+        let parsed = parse(&without_j1, 1);
+        assert_eq!(field(&parsed, "J7").confidence, INVALID_CONFIDENCE);
     }
 
     #[test]

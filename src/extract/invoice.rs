@@ -1,19 +1,20 @@
 //! Invoice fields for invoice workspaces: supplier and customer tax ids, number, ATCUD, dates,
 //! currency, totals and the VAT breakdown per rate. Chosen from key-values and tables, then
-//! cross-checked against the Portuguese fiscal QR code and against themselves (net + tax must
-//! make the total).
+//! overridden by the Portuguese fiscal QR code where it states them (`qrfields`), and checked
+//! against themselves (net + tax must make the total).
 
-use super::{fields, normalize};
+use super::{fields, normalize, qrfields};
 use crate::domain::text::{PageText, Rect, Word};
 use crate::domain::understanding::{Field, QrCode, Table};
 
 /// The invoice fields in output order; the VAT breakdown (`VatBase:23.00`, `VatAmount:23.00`)
 /// follows, highest rate first.
-const ORDER: [&str; 15] = [
+const ORDER: [&str; 16] = [
     "SupplierName",
     "SupplierTaxId",
     "CustomerName",
     "CustomerTaxId",
+    "DocumentType",
     "InvoiceNumber",
     "Atcud",
     "InvoiceDate",
@@ -26,32 +27,6 @@ const ORDER: [&str; 15] = [
     "PaymentTerms",
     "Iban",
 ];
-
-/// QR code keys and the invoice fields they state.
-const QR_FIELDS: [(&str, &str); 7] = [
-    ("A", "SupplierTaxId"),
-    ("B", "CustomerTaxId"),
-    ("F", "InvoiceDate"),
-    ("G", "InvoiceNumber"),
-    ("H", "Atcud"),
-    ("N", "TaxTotal"),
-    ("O", "GrossTotal"),
-];
-
-/// Band I of the QR code when its region (I1) is mainland Portugal: exempt, 6%, 13% and 23%.
-/// The Azores and Madeira bands (J, K) are left out: their rates changed over the years.
-const QR_VAT: [(&str, &str); 7] = [
-    ("I2", "VatBase:0.00"),
-    ("I3", "VatBase:6.00"),
-    ("I4", "VatAmount:6.00"),
-    ("I5", "VatBase:13.00"),
-    ("I6", "VatAmount:13.00"),
-    ("I7", "VatBase:23.00"),
-    ("I8", "VatAmount:23.00"),
-];
-
-/// The buyer NIF a QR code carries when the buyer gave none: it states nothing.
-const FINAL_CONSUMER: &str = "999999990";
 
 /// At most one field per invoice category, in [`ORDER`], then the VAT breakdown.
 pub fn extract(
@@ -67,7 +42,7 @@ pub fn extract(
         .or_else(|| currency(pages, key_values, &fields));
     fields.extend(currency);
     if let Some(qr) = qr_codes.iter().find(|q| !q.fields.is_empty()) {
-        cross_check(&mut fields, qr);
+        qrfields::apply(&mut fields, qr);
     }
     check_sum(&mut fields);
     fields.sort_by_key(|f| rank(&f.category_normalized));
@@ -104,7 +79,7 @@ fn cents(field: &Field) -> Option<i128> {
 }
 
 /// Tax ids compare without the Portuguese country prefix.
-fn tax_key(id: &str) -> String {
+pub(super) fn tax_key(id: &str) -> String {
     let id = id.trim().to_ascii_uppercase();
     id.strip_prefix("PT").map(str::to_string).unwrap_or(id)
 }
@@ -348,62 +323,6 @@ fn distance(a: &Rect, b: &Rect) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-/// Whether the page's value and the QR code's say the same.
-fn same(category: &str, page: &str, qr: &str) -> bool {
-    let compact = |s: &str| {
-        s.split_whitespace()
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
-    match category {
-        "SupplierTaxId" | "CustomerTaxId" => tax_key(page) == tax_key(qr),
-        "InvoiceNumber" | "Atcud" => compact(page) == compact(qr),
-        "InvoiceDate" => normalize::date(page).is_some_and(|p| Some(p) == normalize::date(qr)),
-        _ => normalize::amount_cents(page).is_some_and(|p| Some(p) == normalize::amount_cents(qr)),
-    }
-}
-
-/// Agreement with the QR code raises confidence, disagreement lowers it and says so; what only
-/// the QR code states is added.
-fn cross_check(fields: &mut Vec<Field>, qr: &QrCode) {
-    let value = |key: &str| qr.fields.iter().find(|f| f.category == key);
-    let mainland = value("I1").is_some_and(|f| f.content.trim() == "PT");
-    let keys = QR_FIELDS.iter().chain(QR_VAT.iter().filter(|_| mainland));
-    for &(key, category) in keys {
-        let Some(q) = value(key) else { continue };
-        let stated = q.content_normalized.trim();
-        if stated.is_empty()
-            || (key == "B" && stated == FINAL_CONSUMER)
-            || (key == "H" && stated == "0")
-        {
-            continue;
-        }
-        match fields
-            .iter_mut()
-            .find(|f| f.category_normalized == category)
-        {
-            Some(f) if same(category, &f.content_normalized, stated) => {
-                f.confidence = f.confidence.max(0.99);
-                f.issue = None;
-            }
-            Some(f) => {
-                f.confidence *= 0.5;
-                f.issue = Some(format!("disagrees with the QR code ({stated})"));
-            }
-            None => fields.push(Field {
-                page_number: qr.page_number,
-                category: key.to_string(),
-                category_normalized: category.to_string(),
-                content: q.content.clone(),
-                content_normalized: stated.to_string(),
-                bbox: None,
-                confidence: 0.95,
-                issue: None,
-            }),
-        }
-    }
-}
-
 /// Net plus tax must make the gross total, to the cent.
 fn check_sum(fields: &mut [Field]) {
     let amount = |category: &str| {
@@ -433,7 +352,7 @@ fn check_sum(fields: &mut [Field]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::understanding::TableCell;
     use crate::extract::keyvalues;
@@ -471,7 +390,7 @@ mod tests {
         pairs.collect()
     }
 
-    fn qr(pairs: &[(&str, &str)]) -> QrCode {
+    pub(crate) fn qr(pairs: &[(&str, &str)]) -> QrCode {
         let fields = pairs
             .iter()
             .map(|(key, value)| Field {
@@ -548,6 +467,7 @@ mod tests {
         let code = qr(&[
             ("A", "501964843"),
             ("B", "999999990"),
+            ("D", "FT"),
             ("F", "2019-03-16"),
             ("G", "FT AB2019/0036"),
             ("H", "CSDF7T5H-0035"),
@@ -574,16 +494,25 @@ mod tests {
             (0.9, None),
             "final consumer"
         );
+        // The QR code is the document's own record: its number wins, the issue keeps the page's.
         let number = get(&fields, "InvoiceNumber");
         assert_eq!(
-            number.content_normalized, "FT AB2019/0035",
-            "the page's value is kept"
+            (number.category.as_str(), number.content_normalized.as_str()),
+            ("G", "FT AB2019/0036")
         );
-        assert_eq!(number.confidence, 0.45);
+        assert_eq!(number.confidence, 0.95);
         assert_eq!(
             number.issue.as_deref(),
-            Some("disagrees with the QR code (FT AB2019/0036)")
+            Some("the page reads FT AB2019/0035; the QR code's value is kept")
         );
+        let doc_type = get(&fields, "DocumentType");
+        assert_eq!(
+            (doc_type.content_normalized.as_str(), doc_type.confidence),
+            ("FT", 0.95)
+        );
+        let net = get(&fields, "NetTotal");
+        assert_eq!(net.content_normalized, "100.00", "gross − tax agrees");
+        assert!(net.confidence >= 0.99);
         let atcud = get(&fields, "Atcud");
         assert_eq!(
             (atcud.category.as_str(), atcud.content_normalized.as_str()),
@@ -618,11 +547,20 @@ mod tests {
             gross.issue.as_deref(),
             Some("net + tax does not add up to the total")
         );
+        // The QR code's total wins; with it the page's net and tax add up.
         let code = qr(&[("O", "123.00")]);
         let gross = get(&run(&p, &[], &[code]), "GrossTotal").clone();
+        assert_eq!(gross.content_normalized, "123.00");
         assert_eq!(
             gross.issue.as_deref(),
-            Some("disagrees with the QR code (123.00); net + tax does not add up to the total")
+            Some("the page reads 120,00; the QR code's value is kept")
+        );
+        // Without N the code states no net, and a wrong page net still shows in the sum.
+        let p = page(&["Subtotal: 90,00", "IVA: 23,00", "Total: 120,00"]);
+        let gross = get(&run(&p, &[], &[qr(&[("O", "123.00")])]), "GrossTotal").clone();
+        assert_eq!(
+            gross.issue.as_deref(),
+            Some("the page reads 120,00; the QR code's value is kept; net + tax does not add up to the total")
         );
     }
 

@@ -11,6 +11,7 @@ pub mod keyvalues;
 pub mod language;
 pub mod lattice;
 pub mod normalize;
+mod qrfields;
 pub mod receipt;
 pub mod tables;
 

@@ -570,3 +570,71 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod qr_accuracy {
+    use super::*;
+    use crate::corpus;
+
+    /// The share of QR-held invoice fields right on scanned corpus invoices whose QR code was
+    /// read (the target is 0.98):
+    /// `cargo test --lib recognize::qr_accuracy -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check (OCR of whole pages)"]
+    fn qr_held_fields_on_scans() {
+        corpus::init_pdfium();
+        let options = Options {
+            languages: "por+eng".into(),
+            invoice_fields: true,
+            receipt_fields: false,
+            embedded_invoice: true,
+        };
+        let held = [
+            "SupplierTaxId",
+            "CustomerTaxId",
+            "InvoiceDate",
+            "InvoiceNumber",
+            "Atcud",
+            "NetTotal",
+            "TaxTotal",
+            "GrossTotal",
+        ];
+        let (mut right, mut total, mut unread) = (0, 0, 0);
+        for (i, truth) in corpus::invoices(6, 31).iter().enumerate() {
+            for dpi in [150.0, 200.0] {
+                let pdf = corpus::invoice_pdf(truth);
+                let png = corpus::scan_png(&pdf, dpi, 0.7, i as u64).unwrap();
+                let read = recognize(&png, &options).unwrap();
+                if read
+                    .understanding
+                    .qr_codes
+                    .iter()
+                    .all(|q| q.fields.is_empty())
+                {
+                    unread += 1;
+                    continue;
+                }
+                let expected = truth.expected_fields();
+                let vat = expected.iter().filter(|(name, _)| name.starts_with("Vat"));
+                let wanted = held
+                    .iter()
+                    .filter_map(|h| expected.iter().find(|(name, _)| name == h))
+                    .chain(vat);
+                for (name, value) in wanted {
+                    total += 1;
+                    let found = read
+                        .understanding
+                        .invoice
+                        .iter()
+                        .find(|f| f.category_normalized == *name);
+                    if found.is_some_and(|f| &f.content_normalized == value) {
+                        right += 1;
+                    } else {
+                        println!("{dpi} dpi #{i}: {name} expected {value}, found {found:?}");
+                    }
+                }
+            }
+        }
+        println!("QR-held fields right: {right}/{total}; QR codes unread: {unread}/12");
+    }
+}

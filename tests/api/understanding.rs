@@ -430,6 +430,49 @@ async fn a_broken_fiscal_qr_code_is_reported_not_fatal() {
     assert_eq!(qr["duplicatedKeys"], serde_json::json!(["A"]));
 }
 
+/// The fiscal QR code is the document's own record: a total the page prints differently is
+/// exported as the code states it, with an issue naming what the page read; what only the code
+/// states (the document type) is added.
+#[tokio::test]
+async fn the_fiscal_qr_code_wins_over_the_page() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesPortugal").await;
+    let mut truth = truth(Language::Portuguese);
+    let printed = truth.gross_total.clone();
+    let stated = "99999.99";
+    truth.qr_payload = truth
+        .qr_payload
+        .replace(&format!("*O:{printed}*"), &format!("*O:{stated}*"));
+    let export = process(
+        &server,
+        workspace_id,
+        "fatura.pdf",
+        corpus::invoice_pdf(&truth),
+    )
+    .await;
+    let fields = invoice_fields(&export);
+    assert_eq!(fields.get("GrossTotal").map(String::as_str), Some(stated));
+    assert_eq!(fields.get("DocumentType").map(String::as_str), Some("FT"));
+    let gross = entities(&export, "invoiceField")
+        .find(|e| e["category"] == "GrossTotal")
+        .unwrap();
+    let issue = gross["keyValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["category"] == "issue")
+        .expect("an issue key-value");
+    let issue = issue["content"].as_str().unwrap();
+    let page_value = issue
+        .strip_prefix("the page reads ")
+        .and_then(|rest| rest.split(';').next());
+    assert_eq!(
+        page_value.and_then(docket::extract::normalize::amount),
+        Some(printed),
+        "{issue}"
+    );
+}
+
 #[tokio::test]
 async fn hostile_files_fail_with_reasons() {
     let server = start_with(true, |mut s| {
