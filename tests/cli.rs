@@ -791,7 +791,7 @@ async fn real_documents_stay_above_their_accuracy_floor() {
         return;
     }
     // (set, document, fields right at least, of expected)
-    let floors = [
+    let floors: [(&str, &str, usize, usize); 5] = [
         ("einvoices", "EN16931_Rabatte.pdf", 7, 7),
         ("einvoices", "zugferd_2p0_EN16931_Physiotherapeut.pdf", 8, 8),
         ("einvoices", "zugferd_2p1_BASIC_Taxifahrt.pdf", 8, 8),
