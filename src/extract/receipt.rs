@@ -25,6 +25,8 @@ const ORDER: [&str; 10] = [
 
 /// How sure the merchant read from the receipt's head is: position is the only evidence.
 const HEAD_CONFIDENCE: f64 = 0.6;
+/// Mean OCR confidence below which a head line is taken for a logo's noise.
+const MIN_NAME_CONFIDENCE: f64 = 0.6;
 /// Lines of the head that may continue the address.
 const ADDRESS_LINES: usize = 4;
 
@@ -77,6 +79,21 @@ fn wordy(text: &str) -> bool {
     letters >= 3 && letters * 2 >= visible
 }
 
+/// OCR of a logo reads as a few unsure fragments ("a PS ee ee ON"); a title ("TAX INVOICE")
+/// names the document, not the shop.
+fn name_like(line: &Line) -> bool {
+    let words = &line.words;
+    let sure = words.iter().map(|w| w.confidence).sum::<f64>() / words.len().max(1) as f64;
+    let text = line.text();
+    let key = keyvalues::label_key(&text);
+    let last = words.last().map(|w| keyvalues::label_key(&w.text));
+    let title = keyvalues::lexicons()
+        .titles
+        .iter()
+        .any(|t| last.as_ref() == Some(t) || (t.len() >= 6 && key.ends_with(t.as_str())));
+    wordy(&text) && sure >= MIN_NAME_CONFIDENCE && !title
+}
+
 /// A line the merchant block ends at: a labelled value (phone, tax id, date, document number).
 fn labelled(line: &Line, key_values: &[Field], page: &PageText) -> bool {
     let Some(at) = line.bbox() else { return true };
@@ -92,12 +109,16 @@ fn labelled(line: &Line, key_values: &[Field], page: &PageText) -> bool {
 /// and address (the lines after it, up to the first labelled one).
 fn merchant(page: &PageText, key_values: &[Field]) -> Vec<Field> {
     let mut lines = page.lines.iter().filter(|l| !l.words.is_empty());
-    let Some(name) = lines.by_ref().find(|l| wordy(&l.text())) else {
+    let Some(name) = lines.by_ref().find(|l| name_like(l)) else {
         return Vec::new();
     };
     let text = name.text();
-    let trimmed = match text.find('(') {
-        Some(at) if at > 0 => text[..at].trim_end().to_string(),
+    // A registration number in parentheses is not part of the name; "(M)" in "MR. D.I.Y. (M)
+    // SDN BHD" is.
+    let trimmed = match text.rfind('(') {
+        Some(at) if at > 0 && text[at..].chars().any(|c| c.is_ascii_digit()) => {
+            text[..at].trim_end().to_string()
+        }
         _ => text.clone(),
     };
     let mut out: Vec<Field> = field(page, &[name], "MerchantName", trimmed)
@@ -196,4 +217,27 @@ fn payment_method(pages: &[PageText]) -> Option<Field> {
             })
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::keyvalues::tests::page;
+
+    #[test]
+    fn the_merchant_is_the_first_name_like_line_not_a_title() {
+        let pages = [page(&[
+            "TAX INVOICE",
+            "MR. D.I.Y. (M) SDN BHD",
+            "LOT 1851-A, JALAN KPB 6",
+        ])];
+        let found = extract(&pages, &keyvalues::extract(&pages));
+        let name = found
+            .iter()
+            .find(|f| f.category_normalized == "MerchantName");
+        assert_eq!(
+            name.map(|f| f.content_normalized.as_str()),
+            Some("MR. D.I.Y. (M) SDN BHD")
+        );
+    }
 }
