@@ -6,7 +6,7 @@
 use super::fields;
 use super::keyvalues;
 use super::normalize;
-use crate::domain::text::{Line, PageText};
+use crate::domain::text::{Line, PageText, Word};
 use crate::domain::understanding::Field;
 
 /// Receipt fields in output order.
@@ -141,54 +141,54 @@ fn merchant(page: &PageText, key_values: &[Field]) -> Vec<Field> {
     out
 }
 
-/// A time on the line of the transaction date ("18/04/2017 13:05", "1:05:26 PM").
-fn time(pages: &[PageText], date: &Field) -> Option<Field> {
-    let at = date.bbox?;
-    let page = pages.iter().find(|p| p.page_number == date.page_number)?;
+/// The line a field's value stands on.
+fn line_of<'a>(pages: &'a [PageText], field: &Field) -> Option<(&'a PageText, &'a Line)> {
+    let at = field.bbox?;
+    let page = pages.iter().find(|p| p.page_number == field.page_number)?;
     let line = page.lines.iter().find(|l| {
         l.bbox()
             .is_some_and(|b| b.top < at.bottom && at.top < b.bottom)
     })?;
+    Some((page, line))
+}
+
+/// A field read from one word.
+fn word_field(page: &PageText, word: &Word, category: &str, value: String, sure: f64) -> Field {
+    Field {
+        page_number: page.page_number,
+        category: String::new(),
+        category_normalized: category.into(),
+        content: word.text.clone(),
+        content_normalized: value,
+        bbox: Some(word.bbox),
+        confidence: word.confidence * sure,
+        issue: None,
+    }
+}
+
+/// A time on the line of the transaction date ("18/04/2017 13:05", "1:05:26 PM").
+fn time(pages: &[PageText], date: &Field) -> Option<Field> {
+    let (page, line) = line_of(pages, date)?;
     let words = &line.words;
     let (i, value) = words.iter().enumerate().find_map(|(i, w)| {
         let next = words.get(i + 1).map(|n| n.text.to_ascii_uppercase());
         normalize::time(&w.text, next.as_deref()).map(|v| (i, v))
     })?;
-    let word = &words[i];
-    Some(Field {
-        page_number: page.page_number,
-        category: String::new(),
-        category_normalized: "TransactionTime".into(),
-        content: word.text.clone(),
-        content_normalized: value,
-        bbox: Some(word.bbox),
-        confidence: word.confidence * date.confidence.max(0.5),
-        issue: None,
-    })
+    let sure = date.confidence.max(0.5);
+    Some(word_field(page, &words[i], "TransactionTime", value, sure))
 }
 
 /// The currency printed beside the total ("RM 8.70", "8,70 €").
 fn currency_beside(pages: &[PageText], total: &Field) -> Option<Field> {
-    let at = total.bbox?;
-    let page = pages.iter().find(|p| p.page_number == total.page_number)?;
-    let line = page.lines.iter().find(|l| {
-        l.bbox()
-            .is_some_and(|b| b.top < at.bottom && at.top < b.bottom)
+    let (page, line) = line_of(pages, total)?;
+    let (word, code) = line.words.iter().find_map(|w| {
+        let short = w.text.chars().filter(|c| c.is_alphabetic()).count() <= 4;
+        short
+            .then(|| normalize::currency(&w.text))
+            .flatten()
+            .map(|c| (w, c))
     })?;
-    let word = line.words.iter().find(|w| {
-        w.text.chars().filter(|c| c.is_alphabetic()).count() <= 4
-            && normalize::currency(&w.text).is_some()
-    })?;
-    Some(Field {
-        page_number: page.page_number,
-        category: String::new(),
-        category_normalized: "Currency".into(),
-        content: word.text.clone(),
-        content_normalized: normalize::currency(&word.text)?,
-        bbox: Some(word.bbox),
-        confidence: word.confidence * 0.8,
-        issue: None,
-    })
+    Some(word_field(page, word, "Currency", code, 0.8))
 }
 
 /// How the customer paid, from the lexicons' payment words ("CASH", "VISA", "Multibanco").

@@ -7,12 +7,17 @@ use serde_json::Value;
 use crate::common::server::{start, start_with, TestServer};
 use docket::corpus::{self, InvoiceTruth, Language};
 
-/// A workspace of the given template; returns its id.
+/// A workspace of the given template, reading Portuguese and English; returns its id.
 pub(crate) async fn workspace(server: &TestServer, template: &str) -> i64 {
+    workspace_in(server, template, "por+eng").await
+}
+
+/// A workspace of the given template and OCR languages; returns its id.
+async fn workspace_in(server: &TestServer, template: &str, languages: &str) -> i64 {
     let org = server.credentials.organization.id;
     let store = server.docket.store();
     store
-        .create_workspace(org, template, None, template, "por+eng")
+        .create_workspace(org, template, None, template, languages)
         .await
         .unwrap()
         .id
@@ -598,14 +603,7 @@ async fn receipts_get_receipt_fields_born_digital_and_scanned() {
 #[tokio::test]
 async fn auto_languages_read_a_german_scan_in_german() {
     let server = start().await;
-    let org = server.credentials.organization.id;
-    let receipts = server
-        .docket
-        .store()
-        .create_workspace(org, "Belege", None, "Receipts", "auto")
-        .await
-        .unwrap()
-        .id;
+    let receipts = workspace_in(&server, "Receipts", "auto").await;
     let scan = corpus::scan_png(&corpus::german_receipt_pdf(), 300.0, 0.0, 5).unwrap();
     let export = process(&server, receipts, "beleg.png", scan).await;
     let words = words(&export);
