@@ -58,7 +58,17 @@ pub(crate) fn entities<'a>(
 
 /// Invoice fields as name → normalised value.
 pub(crate) fn invoice_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
-    entities(export, "invoiceField")
+    fields_of(export, "invoiceField")
+}
+
+/// Receipt fields as name → normalised value.
+fn receipt_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
+    fields_of(export, "receiptField")
+}
+
+/// Field entities of one type as name → normalised value.
+fn fields_of(export: &Value, kind: &str) -> std::collections::BTreeMap<String, String> {
+    entities(export, kind)
         .map(|e| {
             let value = &e["keyValues"][0];
             (
@@ -544,19 +554,6 @@ async fn ocr_languages_come_from_the_workspace() {
         .unwrap()
         .to_owned();
     assert!(reason.contains("tlh"), "{reason}");
-}
-
-/// Receipt fields as name → normalised value.
-fn receipt_fields(export: &Value) -> std::collections::BTreeMap<String, String> {
-    entities(export, "receiptField")
-        .map(|e| {
-            let value = &e["keyValues"][0];
-            (
-                value["categoryNormalized"].as_str().unwrap().to_owned(),
-                value["contentNormalized"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]
