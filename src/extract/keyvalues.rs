@@ -89,29 +89,6 @@ const CATEGORIES: [(&str, Kind); 20] = [
     ("Phone", Kind::Phone),
 ];
 
-/// A language's labels per category, the words that make a tax id the customer's or the
-/// supplier's ("NIF do cliente"), and the little words that go with them.
-#[derive(Debug, serde::Deserialize)]
-struct Lexicon {
-    labels: std::collections::BTreeMap<String, Vec<String>>,
-    customer: Vec<String>,
-    supplier: Vec<String>,
-    connectors: Vec<String>,
-    /// Names of documents that carry a number ("Rechnung", "Credit note"), also as the end of
-    /// a compound ("Handelsrechnung").
-    #[serde(default)]
-    titles: Vec<String>,
-    /// Words that introduce a document's number ("Nr.", "No.", "Nº").
-    #[serde(default)]
-    number_marks: Vec<String>,
-    /// Words between a document's number and its date ("vom", "du", "dated").
-    #[serde(default)]
-    date_links: Vec<String>,
-    /// How a receipt was paid ("Cash", "Card", "Transfer") and the words tills print for it.
-    #[serde(default)]
-    payment_methods: std::collections::BTreeMap<String, Vec<String>>,
-}
-
 /// Every language's labels, roles and connectors merged, as label keys.
 pub(super) struct Lexicons {
     labels: Vec<(String, Candidate)>,
@@ -134,17 +111,13 @@ impl Lexicons {
 pub(super) fn lexicons() -> &'static Lexicons {
     static MERGED: OnceLock<Lexicons> = OnceLock::new();
     MERGED.get_or_init(|| {
-        // The files are part of the binary and checked by a test: a broken one is a build bug.
-        let parsed: Vec<Lexicon> = super::LEXICON_FILES
-            .iter()
-            .filter_map(|file| serde_json::from_str(file).ok())
-            .collect();
+        let parsed = super::lexicon::all();
         let keys = |words: &mut dyn Iterator<Item = &String>| -> Vec<String> {
             words.map(|w| label_key(w)).collect()
         };
         let mut labels = Vec::new();
         for &(category, kind) in &CATEGORIES {
-            for lexicon in &parsed {
+            for lexicon in parsed {
                 for name in lexicon.labels.get(category).into_iter().flatten() {
                     labels.push((label_key(name), (category, kind)));
                 }
@@ -868,7 +841,7 @@ pub(crate) mod tests {
     #[test]
     fn every_lexicon_file_parses_and_names_known_categories() {
         for file in crate::extract::LEXICON_FILES {
-            let lexicon: Lexicon = serde_json::from_str(file).unwrap();
+            let lexicon: crate::extract::lexicon::Lexicon = serde_json::from_str(file).unwrap();
             for category in lexicon.labels.keys() {
                 assert!(
                     CATEGORIES.iter().any(|(known, _)| known == category),

@@ -14,22 +14,13 @@ struct Language {
 }
 
 fn languages() -> &'static [Language] {
-    #[derive(serde::Deserialize)]
-    struct Lexicon {
-        #[serde(default)]
-        tesseract: String,
-        #[serde(default)]
-        common_words: Vec<String>,
-    }
     static LANGUAGES: OnceLock<Vec<Language>> = OnceLock::new();
     LANGUAGES.get_or_init(|| {
-        // The files are part of the binary and checked by a test: a broken one is a build bug.
-        let files = super::LEXICON_FILES.iter();
-        files
-            .filter_map(|f| serde_json::from_str::<Lexicon>(f).ok())
+        super::lexicon::all()
+            .iter()
             .filter(|l| !l.tesseract.is_empty())
             .map(|l| Language {
-                tesseract: l.tesseract,
+                tesseract: l.tesseract.clone(),
                 words: l.common_words.iter().map(|w| fold(w)).collect(),
             })
             .collect()

@@ -10,6 +10,7 @@ pub mod invoice;
 pub mod keyvalues;
 pub mod language;
 pub mod lattice;
+mod lexicon;
 pub mod normalize;
 mod qrfields;
 pub mod receipt;

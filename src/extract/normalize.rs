@@ -52,18 +52,11 @@ fn date_tokens(text: &str) -> Vec<Tok> {
 
 /// Month names of every language, folded, by month (index 0 is January).
 fn months() -> &'static [Vec<String>; 12] {
-    #[derive(serde::Deserialize)]
-    struct Months {
-        #[serde(default)]
-        months: Vec<Vec<String>>,
-    }
     static MONTHS: std::sync::OnceLock<[Vec<String>; 12]> = std::sync::OnceLock::new();
     MONTHS.get_or_init(|| {
         let mut all: [Vec<String>; 12] = Default::default();
-        // The files are part of the binary and checked by a test: a broken one is a build bug.
-        let files = super::LEXICON_FILES.iter();
-        for lexicon in files.filter_map(|f| serde_json::from_str::<Months>(f).ok()) {
-            for (month, names) in all.iter_mut().zip(lexicon.months) {
+        for lexicon in super::lexicon::all() {
+            for (month, names) in all.iter_mut().zip(&lexicon.months) {
                 month.extend(names.iter().map(|n| fold(n)));
             }
         }
