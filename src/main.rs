@@ -291,6 +291,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || docket::bench::run(&options)).await?
         }
         Command::Eval(args) => {
+            anyhow::ensure!(
+                args.as_images
+                    .is_none_or(|dpi| (50.0..=600.0).contains(&dpi)),
+                "--as-images takes a resolution between 50 and 600 dpi"
+            );
             let options = docket::eval::EvalOptions {
                 dir: args.dir,
                 languages: args.languages,

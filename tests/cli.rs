@@ -821,3 +821,16 @@ async fn real_documents_stay_above_their_accuracy_floor() {
         );
     }
 }
+
+#[test]
+fn eval_refuses_a_resolution_it_cannot_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = docket()
+        .args(["eval", "--as-images", "0"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("between 50 and 600 dpi"), "{stderr}");
+}
