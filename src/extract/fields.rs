@@ -486,16 +486,22 @@ pub(super) fn best_of(candidates: &[Candidate], from: &str, to: &str) -> Option<
         .map(|best| chosen(best, of.get(1).copied(), to, 0.0))
 }
 
-fn cents(c: &Candidate) -> Option<i128> {
+pub(super) fn cents(c: &Candidate) -> Option<i128> {
     normalize::amount_cents(&c.field.content_normalized)
+}
+
+/// Amounts of a category read without an issue, best evidence first, each value once.
+pub(super) fn amounts<'a>(candidates: &'a [Candidate], category: &str) -> Vec<&'a Candidate> {
+    let mut of = ranked(candidates, category);
+    of.retain(|c| c.field.issue.is_none() && cents(c).is_some());
+    of
 }
 
 /// Net, tax and gross chosen together: the triple with the most evidence, where net + tax =
 /// gross to the cent counts as strong evidence for all three.
 pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
     let amounts = |category| -> Vec<&Candidate> {
-        let mut of = ranked(candidates, category);
-        of.retain(|c| c.field.issue.is_none() && cents(c).is_some());
+        let mut of = amounts(candidates, category);
         of.truncate(8);
         of
     };

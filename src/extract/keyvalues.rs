@@ -66,7 +66,7 @@ pub(super) type Candidate = (&'static str, Kind);
 
 /// Categories known labels stand for, with the kind of their values. "VAT" is both a tax id
 /// and the tax total: the value's shape decides, in this order.
-const CATEGORIES: [(&str, Kind); 20] = [
+const CATEGORIES: [(&str, Kind); 23] = [
     ("InvoiceNumber", Kind::DocNumber),
     ("InvoiceDate", Kind::Date),
     ("DueDate", Kind::Date),
@@ -80,6 +80,10 @@ const CATEGORIES: [(&str, Kind); 20] = [
     ("AmountDue", Kind::Amount),
     ("NetTotal", Kind::Amount),
     ("TaxTotal", Kind::Amount),
+    // What a till was handed, what it gave back and how it rounded the total.
+    ("Tendered", Kind::Amount),
+    ("Change", Kind::Amount),
+    ("Rounding", Kind::Amount),
     ("Currency", Kind::Currency),
     ("Email", Kind::Email),
     ("PurchaseOrder", Kind::DocNumber),
@@ -120,6 +124,12 @@ pub(super) fn lexicons() -> &'static Lexicons {
             for lexicon in parsed {
                 for name in lexicon.labels.get(category).into_iter().flatten() {
                     labels.push((label_key(name), (category, kind)));
+                }
+                // A payment word before an amount ("CASH 50.00", "VISA 8.70") is what was handed.
+                if category == "Tendered" {
+                    for name in lexicon.payment_methods.values().flatten() {
+                        labels.push((label_key(name), (category, kind)));
+                    }
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! currency and payment method. Values come from the same candidates and joint choice as
 //! invoice fields; the merchant is read from the head of the receipt, where tills print it.
 
-use super::fields;
+use super::fields::{self, Candidate};
 use super::keyvalues;
 use super::normalize;
 use crate::domain::text::{Line, PageText, Word};
@@ -43,7 +43,8 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
     let date = fields::issue_date(&candidates, "InvoiceDate", "TransactionDate");
     out.extend(date.as_ref().and_then(|d| time(pages, d)));
     out.extend(date);
-    let totals = fields::totals(&candidates, ["Subtotal", "TaxTotal", "Total"]);
+    let mut totals = fields::totals(&candidates, ["Subtotal", "TaxTotal", "Total"]);
+    settle(&mut totals, &candidates);
     let total = totals.iter().find(|f| f.category_normalized == "Total");
     out.extend(
         fields::best_of(&candidates, "Currency", "Currency")
@@ -53,6 +54,128 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
     out.extend(payment_method(pages));
     out.sort_by_key(|f| ORDER.iter().position(|c| *c == f.category_normalized));
     out
+}
+
+/// The most a till rounds a total by (to 5 or 10 cents, as cash-rounding countries do).
+const ROUNDING_CENTS: i128 = 10;
+
+/// What the customer paid, as the till's payment lines say: handed − change, or what was handed
+/// when no change is printed (exact cash, a card), which then only counts near the read total.
+struct Paid<'a> {
+    cents: i128,
+    evidence: f64,
+    with_change: bool,
+    handed: &'a Candidate,
+}
+
+fn paid(candidates: &[Candidate]) -> Option<Paid<'_>> {
+    let handed = *fields::amounts(candidates, "Tendered").first()?;
+    let handed_cents = fields::cents(handed)?;
+    let change = fields::amounts(candidates, "Change")
+        .into_iter()
+        .find_map(|c| Some((fields::cents(c)?, c)))
+        .filter(|(cents, _)| (0..=handed_cents).contains(cents));
+    Some(match change {
+        Some((change_cents, change)) => Paid {
+            cents: handed_cents - change_cents,
+            evidence: handed.evidence.min(change.evidence),
+            with_change: true,
+            handed,
+        },
+        None => Paid {
+            cents: handed_cents,
+            evidence: handed.evidence,
+            with_change: false,
+            handed,
+        },
+    })
+}
+
+/// One digit misread: the same digits but one ("55.20" for "53.20").
+fn one_digit_apart(a: i128, b: i128) -> bool {
+    let (a, b) = (a.abs().to_string(), b.abs().to_string());
+    a.len() == b.len() && a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() == 1
+}
+
+/// The total is what was paid. Handed − change confirms a read total, or corrects one read a
+/// digit wrong or printed before the till rounded it (`Rounding -0.02`); where no total was read,
+/// it is the total. The total takes the box of an amount printed with the paid value, else none.
+fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
+    let Some(paid) = paid(candidates) else { return };
+    if paid.cents <= 0 {
+        return;
+    }
+    let at = totals.iter().position(|f| f.category_normalized == "Total");
+    let read = at.and_then(|i| normalize::amount_cents(&totals[i].content_normalized));
+    // A till that prints "Rounding 0.00" did not round.
+    let rounded = fields::amounts(candidates, "Rounding")
+        .first()
+        .and_then(|c| fields::cents(c))
+        .is_none_or(|r| r != 0);
+    let near = |read: i128| rounded && (paid.cents - read).abs() <= ROUNDING_CENTS;
+    // A total printed twice ("Total 16.00", "Final Total 16.00") outweighs a misread payment.
+    let printed_twice = |read: i128| {
+        let mut lines: Vec<(u32, i64)> = candidates
+            .iter()
+            .filter(|c| {
+                ["Total", "AmountDue", "NetTotal"].contains(&c.field.category_normalized.as_str())
+            })
+            .filter(|c| fields::cents(c) == Some(read))
+            .filter_map(|c| Some((c.field.page_number, c.field.bbox?.top.round() as i64)))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines.len() >= 2
+    };
+    let corrects = match read {
+        Some(read) if read == paid.cents => {
+            if let Some(i) = at {
+                totals[i].confidence = (totals[i].confidence + 0.1).min(1.0);
+            }
+            return;
+        }
+        // Without change, what was handed near the total is the rounded total ("CREDIT
+        // 177.20" under "Total 177.22"), unless it is a round note a few cents over it.
+        Some(read) if !paid.with_change => near(read) && paid.cents % 100 != 0,
+        Some(read) => {
+            let slip = (paid.cents - read).abs() > ROUNDING_CENTS
+                && one_digit_apart(paid.cents, read)
+                && !printed_twice(read);
+            near(read) || slip
+        }
+        // Cash handed without change read is often a round note, not the total.
+        None => paid.with_change,
+    };
+    if !corrects {
+        return;
+    }
+    let printed = ["Total", "AmountDue", "Rounding", "Tendered"]
+        .iter()
+        .flat_map(|category| fields::amounts(candidates, category))
+        .filter(|c| fields::cents(c) == Some(paid.cents))
+        .max_by(|a, b| a.evidence.total_cmp(&b.evidence));
+    let value = normalize::format_cents(paid.cents);
+    let total = match printed {
+        Some(printed) => Field {
+            category_normalized: "Total".into(),
+            confidence: (printed.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0),
+            ..printed.field.clone()
+        },
+        None => Field {
+            category: "paid".into(),
+            category_normalized: "Total".into(),
+            content: value.clone(),
+            content_normalized: value,
+            bbox: None,
+            confidence: paid.evidence * 0.7,
+            issue: None,
+            ..paid.handed.field.clone()
+        },
+    };
+    match at {
+        Some(i) => totals[i] = total,
+        None => totals.push(total),
+    }
 }
 
 fn field(page: &PageText, lines: &[&Line], category: &str, value: String) -> Option<Field> {
@@ -223,6 +346,65 @@ fn payment_method(pages: &[PageText]) -> Option<Field> {
 mod tests {
     use super::*;
     use crate::extract::keyvalues::tests::page;
+
+    fn total(rows: &[&str]) -> Option<String> {
+        let pages = [page(rows)];
+        extract(&pages, &keyvalues::extract(&pages))
+            .into_iter()
+            .find(|f| f.category_normalized == "Total")
+            .map(|f| f.content_normalized)
+    }
+
+    #[test]
+    fn the_total_is_what_was_paid() {
+        // Rounded by the till after the total was printed.
+        let rounded = [
+            "TOTAL 31.47",
+            "Rounding -0.02",
+            "CASH 50.00",
+            "CHANGE 18.55",
+        ];
+        assert_eq!(total(&rounded).as_deref(), Some("31.45"));
+        // One digit of the total misread.
+        let slip = [
+            "Total Incl. GST@6% RM 55.20",
+            "CASH RM 100.00",
+            "CHANGE RM 46.80",
+        ];
+        assert_eq!(total(&slip).as_deref(), Some("53.20"));
+        // Paid by card, no change: the rounded total.
+        let card = ["Total Sales RM 37.44", "VISA RM 37.45"];
+        assert_eq!(total(&card).as_deref(), Some("37.45"));
+        // German and Portuguese tills: handed and change confirm the total.
+        assert_eq!(
+            total(&["SUMME EUR 12,40", "Gegeben 20,00", "Rückgeld 7,60"]).as_deref(),
+            Some("12.40")
+        );
+        assert_eq!(
+            total(&["Troco 2,50", "Numerário 10,00"]).as_deref(),
+            Some("7.50")
+        );
+    }
+
+    #[test]
+    fn a_misread_payment_does_not_override_a_sure_total() {
+        // The till did not round: a payment a few cents off is misread.
+        let unrounded = ["Total 3.00", "Round Adj 0.00", "CASH 3.06", "CHANGE 0.00"];
+        assert_eq!(total(&unrounded).as_deref(), Some("3.00"));
+        // The total printed twice outweighs a payment one digit off.
+        let twice = [
+            "SUB-TOTAL 16.00",
+            "TOTAL 16.00",
+            "CASH 26.00",
+            "CHANGE 0.00",
+        ];
+        assert_eq!(total(&twice).as_deref(), Some("16.00"));
+        // A round note handed, change not read: the total stays.
+        assert_eq!(
+            total(&["TOTAL 19.95", "CASH 20.00"]).as_deref(),
+            Some("19.95")
+        );
+    }
 
     #[test]
     fn the_merchant_is_the_first_name_like_line_not_a_title() {
