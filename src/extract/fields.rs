@@ -36,6 +36,8 @@ const AMOUNT_DUE: f64 = 0.9;
 const DERIVED: f64 = 0.5;
 /// A label that does not open its line or column.
 const MID_LINE: f64 = 0.6;
+/// An amount read with a look-alike letter for a digit.
+const LOOK_ALIKE: f64 = 0.7;
 
 /// Every candidate on the pages: the key-values first, then the looser readings.
 pub(super) fn candidates(pages: &[PageText], key_values: &[Field]) -> Vec<Candidate> {
@@ -219,11 +221,14 @@ struct Typed {
     category: &'static str,
     normalized: String,
     issue: Option<String>,
+    /// How much reading it cost: 1.0 as printed, less for look-alike letters read as digits.
+    evidence: f64,
 }
 
-/// The first meaning whose shape the leading words have, as a typed candidate.
+/// The first meaning whose shape the leading words have, as a typed candidate; else an amount
+/// with a look-alike letter for a digit ("TOTAL s2.00"), at lower evidence.
 fn typed(meanings: &[Meaning], words: &[Tok]) -> Option<(usize, Typed)> {
-    meanings.iter().find_map(|&(category, kind)| {
+    let as_printed = meanings.iter().find_map(|&(category, kind)| {
         let (n, normalized) = keyvalues::shape_prefix(kind, words)?;
         if kind == Kind::Amount && !looks_like_money(&keyvalues::join(&words[..n])) {
             return None;
@@ -233,8 +238,20 @@ fn typed(meanings: &[Meaning], words: &[Tok]) -> Option<(usize, Typed)> {
             category,
             normalized,
             issue,
+            evidence: 1.0,
         };
         Some((n, typed))
+    });
+    as_printed.or_else(|| {
+        let (category, _) = meanings.iter().find(|m| m.1 == Kind::Amount)?;
+        let normalized = normalize::ocr_amount(&words.first()?.text)?;
+        let typed = Typed {
+            category,
+            normalized,
+            issue: None,
+            evidence: LOOK_ALIKE,
+        };
+        Some((1, typed))
     })
 }
 
@@ -304,7 +321,7 @@ fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<C
         let row = line
             .get(value.end)
             .is_some_and(|t| keyvalues::is_numeric(&t.text));
-        let mut evidence = quality * extra * if row { 0.5 } else { 1.0 };
+        let mut evidence = quality * extra * typed.evidence * if row { 0.5 } else { 1.0 };
         if typed.issue.is_some() {
             evidence *= 0.5;
         }

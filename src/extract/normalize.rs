@@ -431,6 +431,40 @@ pub fn amount(text: &str) -> Option<String> {
     amount_cents(text).map(format_cents)
 }
 
+/// An amount OCR misread a digit or two of as a look-alike letter ("s2.00", "i6.00", "1O.5O"):
+/// one word of digits, a decimal mark and two decimals, at most two of them look-alikes.
+pub fn ocr_amount(text: &str) -> Option<String> {
+    let look_alike = |c: char| match c {
+        'O' | 'o' | 'D' | 'Q' => Some('0'),
+        'I' | 'l' | 'i' | '|' | '!' => Some('1'),
+        'Z' | 'z' => Some('2'),
+        'S' | 's' | '$' => Some('5'),
+        'G' | 'b' => Some('6'),
+        'B' => Some('8'),
+        'g' => Some('9'),
+        _ => None,
+    };
+    let at = text.rfind(['.', ','])?;
+    let (int, frac) = (&text[..at], &text[at + 1..]);
+    if !(1..=6).contains(&int.chars().count()) || frac.chars().count() != 2 {
+        return None;
+    }
+    let mut fixed = String::new();
+    let mut replaced = 0;
+    for c in int.chars().chain(['.']).chain(frac.chars()) {
+        if c.is_ascii_digit() || c == '.' {
+            fixed.push(c);
+        } else {
+            fixed.push(look_alike(c)?);
+            replaced += 1;
+        }
+    }
+    (1..=2)
+        .contains(&replaced)
+        .then(|| amount(&fixed))
+        .flatten()
+}
+
 /// A percentage as a number with two decimals: "23 %" -> "23.00". A bare number is accepted.
 pub fn percent(text: &str) -> Option<String> {
     let number = match text.split_once('%') {
@@ -508,6 +542,21 @@ pub fn iban(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn amounts_with_look_alike_letters() {
+        for (text, fixed) in [
+            ("s2.00", Some("52.00")),
+            ("i6.00", Some("16.00")),
+            ("1O,5O", Some("10.50")),
+        ] {
+            assert_eq!(super::ocr_amount(text).as_deref(), fixed, "{text}");
+        }
+        // Printed digits, junk that is no look-alike, too many letters, or no two decimals.
+        for text in ["52.00", "<4.00", "SO.OD", "TOTAL", "s2.0", "Ue.Pi"] {
+            assert_eq!(super::ocr_amount(text), None, "{text}");
+        }
+    }
+
     #[test]
     fn month_names_of_every_lexicon_language() {
         for (text, iso) in [

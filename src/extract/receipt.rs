@@ -399,6 +399,9 @@ mod tests {
             "CHANGE 0.00",
         ];
         assert_eq!(total(&twice).as_deref(), Some("16.00"));
+        // A look-alike letter for a digit, confirmed by the payment.
+        let look_alike = ["TOTAL s2.00", "CASH 52.00", "CHANGE 0.00"];
+        assert_eq!(total(&look_alike).as_deref(), Some("52.00"));
         // A round note handed, change not read: the total stays.
         assert_eq!(
             total(&["TOTAL 19.95", "CASH 20.00"]).as_deref(),
