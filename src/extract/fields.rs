@@ -197,7 +197,8 @@ fn value_after(
         }
         // "IVA 23%: 23,00", "IVA (6%): 3,00": a tax label naming a rate is a VAT band's; a
         // total's rate only qualifies it ("TOTAL INCL. GST@6% 8,70").
-        let rate = tok.text.contains('%');
+        // "@6%", and "@4Z" as OCR reads it.
+        let rate = tok.text.contains(['%', '@']);
         let total = meanings.iter().any(|m| m.0 == "Total");
         if has_digit(&tok.text) && !(rate && total) && (!quoted[j] || rate) {
             return None;

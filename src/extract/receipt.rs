@@ -59,6 +59,9 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
 /// The most a till rounds a total by (to 5 or 10 cents, as cash-rounding countries do).
 const ROUNDING_CENTS: i128 = 10;
 
+/// How much surer the payment must be than a read total to replace it outright.
+const WEAK_MARGIN: f64 = 0.3;
+
 /// What the customer paid, as the till's payment lines say: handed − change, or what was handed
 /// when no change is printed (exact cash, a card), which then only counts near the read total.
 struct Paid<'a> {
@@ -141,7 +144,10 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
             let slip = (paid.cents - read).abs() > ROUNDING_CENTS
                 && one_digit_apart(paid.cents, read)
                 && !printed_twice(read);
-            near(read) || slip
+            // A total only loosely labelled ("GST included in total RM 0.71") against a
+            // payment surely read.
+            let weak = at.is_some_and(|i| totals[i].confidence + WEAK_MARGIN < paid.evidence);
+            near(read) || slip || weak
         }
         // Cash handed without change read is often a round note, not the total.
         None => paid.with_change,
@@ -399,6 +405,13 @@ mod tests {
             "CHANGE 0.00",
         ];
         assert_eq!(total(&twice).as_deref(), Some("16.00"));
+        // A total only loosely labelled, against a payment surely read.
+        let loose = [
+            "GST @6% included in total RM 0.71",
+            "CASH RM 15.00",
+            "CHANGE RM 2.50",
+        ];
+        assert_eq!(total(&loose).as_deref(), Some("12.50"));
         // A look-alike letter for a digit, confirmed by the payment.
         let look_alike = ["TOTAL s2.00", "CASH 52.00", "CHANGE 0.00"];
         assert_eq!(total(&look_alike).as_deref(), Some("52.00"));

@@ -1,9 +1,11 @@
 //! OCR through Tesseract's C API: a gray page image in, lines of words with pixel boxes and
 //! confidences out.
 //!
-//! Page segmentation is set explicitly to automatic-with-orientation (PSM 1): the C API's default
-//! (one uniform block) garbles tables, and OSD detects and corrects pages turned by 90/180/270°.
-//! Tesseract binarises (Otsu) and tolerates small skew itself.
+//! Pages are read with automatic segmentation and orientation detection (PSM 1): it keeps tables'
+//! cells apart and turns pages scanned at 90/180/270°. A till roll (narrower than any paper
+//! format) is one column of lines, and automatic segmentation drops some of them (those between
+//! dashed rulings): it is read as one block of lines (PSM 6) first, and again automatically only
+//! when that reads poorly (turned). Tesseract binarises (Otsu) and tolerates small skew itself.
 
 use std::cell::RefCell;
 
@@ -31,12 +33,11 @@ fn engine(languages: &str) -> Result<Tesseract, OcrError> {
             return Ok(engine);
         }
     }
-    let mut engine = Tesseract::new(None, Some(languages)).map_err(|e| {
+    let engine = Tesseract::new(None, Some(languages)).map_err(|e| {
         OcrError(format!(
             "cannot load Tesseract languages {languages:?}: {e}"
         ))
     })?;
-    engine.set_page_seg_mode(PageSegMode::PsmAutoOsd);
     Ok(engine)
 }
 
@@ -56,13 +57,60 @@ pub fn recognize(image: &GrayImage, dpi: u32, languages: &str) -> Result<Vec<Lin
     }
 }
 
+/// Mean OCR confidence of the words that read as text, weighted by their length: low when a
+/// page was read in the wrong orientation or its layout was misjudged.
+fn legibility(lines: &[Line]) -> f64 {
+    let (mut sum, mut chars) = (0.0, 0.0);
+    for word in lines.iter().flat_map(|l| &l.words) {
+        let n = word.text.chars().filter(|c| c.is_alphanumeric()).count() as f64;
+        sum += word.confidence * n;
+        chars += n;
+    }
+    if chars == 0.0 {
+        0.0
+    } else {
+        sum / chars
+    }
+}
+
+/// Legibility above which a till roll's reading as one block is kept.
+const LEGIBLE: f64 = 0.75;
+/// Width to height of the narrowest paper page (A4 and Letter portrait are 0.71 and 0.77):
+/// anything narrower is a till roll.
+const PAPER_WIDTH_RATIO: f64 = 0.68;
+
 fn recognize_in(image: &GrayImage, dpi: u32, languages: &str) -> Result<Vec<Line>, OcrError> {
+    let till_roll = f64::from(image.width()) < PAPER_WIDTH_RATIO * f64::from(image.height());
+    if !till_roll {
+        return read(image, dpi, languages, PageSegMode::PsmAutoOsd);
+    }
+    let block = read(image, dpi, languages, PageSegMode::PsmSingleBlock)?;
+    let first = legibility(&block);
+    if first >= LEGIBLE {
+        return Ok(block);
+    }
+    let auto = read(image, dpi, languages, PageSegMode::PsmAutoOsd)?;
+    Ok(if legibility(&auto) > first {
+        auto
+    } else {
+        block
+    })
+}
+
+fn read(
+    image: &GrayImage,
+    dpi: u32,
+    languages: &str,
+    mode: PageSegMode,
+) -> Result<Vec<Line>, OcrError> {
     let (width, height) = (image.width() as i32, image.height() as i32);
     if width == 0 || height == 0 {
         return Ok(Vec::new());
     }
     let failed = |what: &str| OcrError(what.to_owned());
-    let engine = engine(languages)?
+    let mut engine = engine(languages)?;
+    engine.set_page_seg_mode(mode);
+    let engine = engine
         .set_frame(image.as_raw(), width, height, 1, width)
         .map_err(|_| failed("the image could not be handed to Tesseract"))?
         .set_source_resolution(dpi as i32);
