@@ -45,6 +45,11 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
     out.extend(date);
     let mut totals = fields::totals(&candidates, ["Subtotal", "TaxTotal", "Total"]);
     settle(&mut totals, &candidates);
+    // Nothing was sold for nothing: a zero total is a misread line ("TOTAL SAVING 0.00").
+    totals.retain(|f| {
+        f.category_normalized != "Total"
+            || normalize::amount_cents(&f.content_normalized) != Some(0)
+    });
     let total = totals.iter().find(|f| f.category_normalized == "Total");
     out.extend(
         fields::best_of(&candidates, "Currency", "Currency")
@@ -415,6 +420,8 @@ mod tests {
         // A look-alike letter for a digit, confirmed by the payment.
         let look_alike = ["TOTAL s2.00", "CASH 52.00", "CHANGE 0.00"];
         assert_eq!(total(&look_alike).as_deref(), Some("52.00"));
+        // A saving of nothing is no total.
+        assert_eq!(total(&["TOTAL SAVING: 0.00"]), None);
         // A round note handed, change not read: the total stays.
         assert_eq!(
             total(&["TOTAL 19.95", "CASH 20.00"]).as_deref(),

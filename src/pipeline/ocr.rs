@@ -79,17 +79,63 @@ const LEGIBLE: f64 = 0.75;
 /// anything narrower is a till roll.
 const PAPER_WIDTH_RATIO: f64 = 0.68;
 
+/// How Tesseract tells print from paper.
+#[derive(Debug, Clone, Copy)]
+enum Threshold {
+    /// One Otsu threshold for the page (Tesseract's default).
+    Global,
+    /// Otsu per tile: for faint print on unevenly lit paper framed by a dark scanner bed, where
+    /// one threshold puts all the print on the paper's side and the page reads as empty.
+    Adaptive,
+}
+
+impl Threshold {
+    /// Tesseract's `thresholding_method`.
+    fn method(self) -> &'static str {
+        match self {
+            Threshold::Global => "0",
+            Threshold::Adaptive => "1",
+        }
+    }
+}
+
+/// Fewer words than this and the page is read again with an adaptive threshold.
+const FEW_WORDS: usize = 10;
+
+fn word_count(lines: &[Line]) -> usize {
+    lines.iter().map(|l| l.words.len()).sum()
+}
+
 fn recognize_in(image: &GrayImage, dpi: u32, languages: &str) -> Result<Vec<Line>, OcrError> {
+    let lines = segmented(image, dpi, languages, Threshold::Global)?;
+    if word_count(&lines) >= FEW_WORDS {
+        return Ok(lines);
+    }
+    let adaptive = segmented(image, dpi, languages, Threshold::Adaptive)?;
+    Ok(if word_count(&adaptive) > word_count(&lines) {
+        adaptive
+    } else {
+        lines
+    })
+}
+
+fn segmented(
+    image: &GrayImage,
+    dpi: u32,
+    languages: &str,
+    threshold: Threshold,
+) -> Result<Vec<Line>, OcrError> {
+    let read = |mode| read(image, dpi, languages, mode, threshold);
     let till_roll = f64::from(image.width()) < PAPER_WIDTH_RATIO * f64::from(image.height());
     if !till_roll {
-        return read(image, dpi, languages, PageSegMode::PsmAutoOsd);
+        return read(PageSegMode::PsmAutoOsd);
     }
-    let block = read(image, dpi, languages, PageSegMode::PsmSingleBlock)?;
+    let block = read(PageSegMode::PsmSingleBlock)?;
     let first = legibility(&block);
     if first >= LEGIBLE {
         return Ok(block);
     }
-    let auto = read(image, dpi, languages, PageSegMode::PsmAutoOsd)?;
+    let auto = read(PageSegMode::PsmAutoOsd)?;
     Ok(if legibility(&auto) > first {
         auto
     } else {
@@ -102,6 +148,7 @@ fn read(
     dpi: u32,
     languages: &str,
     mode: PageSegMode,
+    threshold: Threshold,
 ) -> Result<Vec<Line>, OcrError> {
     let (width, height) = (image.width() as i32, image.height() as i32);
     if width == 0 || height == 0 {
@@ -110,7 +157,10 @@ fn read(
     let failed = |what: &str| OcrError(what.to_owned());
     let mut engine = engine(languages)?;
     engine.set_page_seg_mode(mode);
+    // Set on every read: the engine is reused.
     let engine = engine
+        .set_variable("thresholding_method", threshold.method())
+        .map_err(|_| failed("Tesseract refused its threshold setting"))?
         .set_frame(image.as_raw(), width, height, 1, width)
         .map_err(|_| failed("the image could not be handed to Tesseract"))?
         .set_source_resolution(dpi as i32);

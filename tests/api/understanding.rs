@@ -598,6 +598,39 @@ async fn receipts_get_receipt_fields_born_digital_and_scanned() {
 }
 
 #[tokio::test]
+async fn a_faint_till_roll_on_a_dark_scanner_bed_is_read() {
+    let server = start().await;
+    let receipts = workspace(&server, "Receipts").await;
+    let scan = corpus::scan_png(&corpus::till_receipt_pdf(), 200.0, 0.0, 7).unwrap();
+    let page = image::load_from_memory(&scan).unwrap().to_luma8();
+    // The receipt alone (narrower than paper), its print faded to light gray, on a scanner bed
+    // that shows dark along two edges: one global threshold would put all the print on the
+    // paper's side.
+    let (width, height) = (page.width() * 11 / 20, page.height() * 3 / 5);
+    let roll = image::imageops::crop_imm(&page, page.width() / 5, 0, width, height).to_image();
+    let faint = image::GrayImage::from_fn(width, height, |x, y| {
+        if x < width / 16 || y > height - height / 20 {
+            image::Luma([40])
+        } else {
+            let ink = 255 - u32::from(roll.get_pixel(x, y)[0]);
+            image::Luma([(255 - ink * 3 / 10) as u8])
+        }
+    });
+    let mut png = Vec::new();
+    faint
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let found = receipt_fields(&process(&server, receipts, "faint.png", png).await);
+    for (name, value) in [("TransactionDate", "2017-04-18"), ("Total", "8.70")] {
+        assert_eq!(
+            found.get(name).map(String::as_str),
+            Some(value),
+            "{name}: {found:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn auto_languages_read_a_german_scan_in_german() {
     let server = start().await;
     let receipts = workspace_in(&server, "Receipts", "auto").await;
