@@ -5,7 +5,8 @@
 //! its `lines`, whose `keyValues` carry the text, box (page units, top-left origin), corner
 //! points, confidence and span. Spans are offsets into the page text: lines joined by "\n",
 //! words within a line by " ". Then one entity per key-value (`keyValue`), invoice field
-//! (`invoiceField`), table (`table`) and QR code (`qrCode`) found on the page.
+//! (`invoiceField`), receipt field (`receiptField`), table (`table`), item table (`lineItems`)
+//! and QR code (`qrCode`) found on the page.
 
 use std::collections::BTreeMap;
 
@@ -448,6 +449,46 @@ fn table_cell(cell: &understanding::TableCell, page: i64, index: &PageIndex) -> 
 
 /// A table: header cells (row 0 when the table has a header) and body rows keyed by row index.
 fn table_entity(table: &understanding::Table, ordinal: usize, index: &PageIndex) -> Entity {
+    let group = format!("Table {}", ordinal + 1);
+    let page = i64::from(table.page_number);
+    Entity {
+        table: Some(exported_table(table, index, |_, header| {
+            pascal_case(header)
+        })),
+        ..entity("table", "table", &group, page, table.confidence)
+    }
+}
+
+/// An item table as a `lineItems` entity: its headers' `categoryNormalized` name the columns
+/// (`Description`, `Quantity`, `UnitPrice`, `VatRate`, `Amount`) whatever the printed words.
+fn line_items_entity(items: &understanding::LineItems, index: &PageIndex) -> Entity {
+    let page = i64::from(items.table.page_number);
+    let named = |column: u32, header: &str| {
+        items
+            .columns
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map_or_else(|| pascal_case(header), |(_, name)| name.clone())
+    };
+    Entity {
+        table: Some(exported_table(&items.table, index, named)),
+        ..entity(
+            "lineItems",
+            "table",
+            "Line items",
+            page,
+            items.table.confidence,
+        )
+    }
+}
+
+/// A table in the export's shape; `header_name` gives a header cell's `categoryNormalized`
+/// from its column and text.
+fn exported_table(
+    table: &understanding::Table,
+    index: &PageIndex,
+    header_name: impl Fn(u32, &str) -> String,
+) -> Table {
     let page = i64::from(table.page_number);
     let mut headers = Vec::new();
     let mut rows: BTreeMap<String, Vec<TableCell>> = BTreeMap::new();
@@ -456,7 +497,7 @@ fn table_entity(table: &understanding::Table, ordinal: usize, index: &PageIndex)
         if table.has_header && cell.row == 0 {
             headers.push(TableHeader {
                 category: cell.content.clone(),
-                category_normalized: pascal_case(&cell.content),
+                category_normalized: header_name(cell.column, &cell.content),
                 cell: exported,
             });
         } else {
@@ -480,7 +521,7 @@ fn table_entity(table: &understanding::Table, ordinal: usize, index: &PageIndex)
         bounding_box: region.bounding_box.clone(),
         points: region.points.clone(),
     };
-    let exported = Table {
+    Table {
         region,
         row_count: i64::from(table.row_count),
         column_count: i64::from(table.column_count),
@@ -489,11 +530,6 @@ fn table_entity(table: &understanding::Table, ordinal: usize, index: &PageIndex)
         bounds_and_points: vec![bounds],
         table_rows_table_content: contents,
         has_alternative_headers: false,
-    };
-    let group = format!("Table {}", ordinal + 1);
-    Entity {
-        table: Some(exported),
-        ..entity("table", "table", &group, page, table.confidence)
     }
 }
 
@@ -591,6 +627,11 @@ pub fn chunks_from_recognition(
                 .iter()
                 .filter(|t| on_page(t.page_number));
             entities.extend(tables.enumerate().map(|(i, t)| table_entity(t, i, &index)));
+            let items = understanding
+                .line_items
+                .iter()
+                .filter(|items| on_page(items.table.page_number));
+            entities.extend(items.map(|items| line_items_entity(items, &index)));
             let codes = understanding
                 .qr_codes
                 .iter()

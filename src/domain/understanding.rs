@@ -83,4 +83,16 @@ pub struct Understanding {
     /// Receipt fields, for receipt workspaces only (absent from recognitions stored before).
     #[serde(default)]
     pub receipt: Vec<Field>,
+    /// Item tables of invoices and receipts, their columns named.
+    #[serde(default)]
+    pub line_items: Vec<LineItems>,
+}
+
+/// A table of an invoice's or receipt's items, with the columns its header names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineItems {
+    pub table: Table,
+    /// Column number and what it holds: `Description`, `Quantity`, `UnitPrice`, `VatRate` or
+    /// `Amount`.
+    pub columns: Vec<(u32, String)>,
 }

@@ -31,6 +31,10 @@ pub(super) struct Lexicon {
     /// How a receipt was paid ("Cash", "Card", "Transfer") and the words tills print for it.
     #[serde(default)]
     pub(super) payment_methods: BTreeMap<String, Vec<String>>,
+    /// Column headers of an item table per column (`Description`, `Quantity`, `UnitPrice`,
+    /// `VatRate`, `Amount`).
+    #[serde(default)]
+    pub(super) line_items: BTreeMap<String, Vec<String>>,
     /// Month names, January first.
     #[serde(default)]
     pub(super) months: Vec<Vec<String>>,

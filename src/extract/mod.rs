@@ -1,6 +1,6 @@
 //! Document understanding on recognised pages: value normalisation, key-values, tables, the
-//! Portuguese fiscal QR code, invoice and receipt fields, and the e-invoice XML a PDF may
-//! carry. Pure functions over `domain::text` pages.
+//! Portuguese fiscal QR code, invoice and receipt fields and their line items, and the
+//! e-invoice XML a PDF may carry. Pure functions over `domain::text` pages.
 pub mod atqr;
 pub mod einvoice;
 pub mod embedded;
@@ -11,6 +11,7 @@ pub mod keyvalues;
 pub mod language;
 pub mod lattice;
 mod lexicon;
+pub mod line_items;
 pub mod normalize;
 mod qrfields;
 pub mod receipt;

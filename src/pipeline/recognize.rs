@@ -14,7 +14,7 @@ use super::{barcodes, ocr, pdf, rulings};
 use crate::domain::text::{Line, PageText, PageUnit, Rect, Word};
 use crate::domain::understanding::{QrCode, Table, Understanding};
 use crate::extract::einvoice::{self, EmbeddedInvoice};
-use crate::extract::{atqr, embedded, invoice, keyvalues, lattice, receipt, tables};
+use crate::extract::{atqr, embedded, invoice, keyvalues, lattice, line_items, receipt, tables};
 
 /// Resolution PDF pages are rendered at for OCR: Tesseract reads body text best at 300 dpi.
 const OCR_DPI: f64 = 300.0;
@@ -176,12 +176,18 @@ fn understand_pages(
     } else {
         Vec::new()
     };
+    let line_items = if options.invoice_fields || options.receipt_fields {
+        line_items::extract(&tables)
+    } else {
+        Vec::new()
+    };
     Understanding {
         key_values,
         tables,
         qr_codes,
         invoice,
         receipt,
+        line_items,
     }
 }
 

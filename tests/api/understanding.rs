@@ -179,6 +179,22 @@ async fn a_born_digital_portuguese_invoice_is_understood() {
         .as_str()
         .unwrap()
         .starts_with(&truth.lines[0].description));
+
+    // The same table as line items: its columns named whatever the printed headers.
+    let items = &entities(&export, "lineItems")
+        .next()
+        .expect("the line items")["table"];
+    let columns: Vec<&str> = items["tableHeaders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["categoryNormalized"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        ["Description", "Quantity", "UnitPrice", "VatRate", "Amount"]
+    );
+    assert_eq!(items["tableRows"]["1"], table["tableRows"]["1"]);
 }
 
 #[tokio::test]
