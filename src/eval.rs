@@ -46,6 +46,8 @@ struct Scored {
     pages: Vec<PageText>,
     /// Everything found, for the text dump.
     fields: Vec<Field>,
+    /// Item rows found in line-item tables.
+    item_rows: usize,
 }
 
 /// Confidence bands of the calibration table, lower bounds.
@@ -175,10 +177,16 @@ async fn score(
             .entry(field.category_normalized.clone())
             .or_insert((field.content_normalized.clone(), field.confidence));
     }
+    let item_rows = understood
+        .line_items
+        .iter()
+        .map(|items| items.table.row_count.saturating_sub(1) as usize)
+        .sum();
     Ok(Scored {
         document,
         expected: truth.fields,
         found,
+        item_rows,
         pages: recognition.pages,
         fields: understood
             .invoice
@@ -306,6 +314,12 @@ fn report(scored: &[Scored]) {
         all.right += t.right;
     }
     all.print("all");
+    let with_items = scored.iter().filter(|s| s.item_rows > 0).count();
+    let rows: usize = scored.iter().map(|s| s.item_rows).sum();
+    println!(
+        "line items: {rows} rows in {with_items} of {} documents",
+        scored.len()
+    );
     println!("== calibration (confidence band: share right) ==");
     for (i, low) in BANDS.iter().enumerate() {
         let high = BANDS.get(i + 1).copied().unwrap_or(1.0);

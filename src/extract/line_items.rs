@@ -34,8 +34,9 @@ fn column_of(header: &str) -> Option<&'static str> {
         .map(|(_, column)| column.as_str())
 }
 
-/// Every table with a header naming at least two item columns, one of them the description or
-/// the amount. Each column is named once, by its first header.
+/// Every table with a header naming the description and another item column, or three item
+/// columns (a VAT summary names only a rate and an amount). Each column is named once, by its
+/// first header.
 pub fn extract(tables: &[Table]) -> Vec<LineItems> {
     tables
         .iter()
@@ -51,7 +52,8 @@ pub fn extract(tables: &[Table]) -> Vec<LineItems> {
                 }
             }
             let named = |name: &str| columns.iter().any(|(_, c)| c == name);
-            (columns.len() >= 2 && (named("Description") || named("Amount"))).then(|| LineItems {
+            let items = columns.len() >= 3 || (columns.len() >= 2 && named("Description"));
+            items.then(|| LineItems {
                 table: table.clone(),
                 columns,
             })
@@ -62,6 +64,7 @@ pub fn extract(tables: &[Table]) -> Vec<LineItems> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::understanding::TableCell;
 
     #[test]
     fn headers_in_every_lexicon_language_name_the_item_columns() {
@@ -84,5 +87,62 @@ mod tests {
             assert_eq!(column_of(header), Some(column), "{header}");
         }
         assert_eq!(column_of("Lote"), None);
+    }
+
+    fn table(header: &[&str]) -> Table {
+        let rect = crate::domain::text::Rect {
+            left: 0.0,
+            top: 0.0,
+            right: 1.0,
+            bottom: 1.0,
+        };
+        let cells = header.iter().enumerate().map(|(i, text)| TableCell {
+            row: 0,
+            column: i as u32,
+            content: text.to_string(),
+            content_normalized: text.to_string(),
+            bbox: rect,
+            confidence: 1.0,
+        });
+        Table {
+            page_number: 1,
+            bbox: rect,
+            row_count: 3,
+            column_count: header.len() as u32,
+            has_header: true,
+            cells: cells.collect(),
+            confidence: 1.0,
+        }
+    }
+
+    #[test]
+    fn item_tables_are_named_and_vat_summaries_are_not_items() {
+        let found = extract(&[
+            table(&[
+                "Pos",
+                "Beschreibung",
+                "Nettopreis",
+                "Menge",
+                "Steuersatz",
+                "Nettobetrag",
+            ]),
+            table(&["Art", "%", "Basisbetrag", "Steuer", "Betrag"]),
+        ]);
+        assert_eq!(found.len(), 1);
+        let named: Vec<(u32, &str)> = found[0]
+            .columns
+            .iter()
+            .map(|(c, n)| (*c, n.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (1, "Description"),
+                (2, "UnitPrice"),
+                (3, "Quantity"),
+                (4, "VatRate"),
+                (5, "Amount")
+            ]
+        );
     }
 }
