@@ -67,10 +67,14 @@ const ROUNDING_CENTS: i128 = 10;
 /// How much surer the payment must be than a read total to replace it outright.
 const WEAK_MARGIN: f64 = 0.3;
 
+/// What a total read only from the amount handed (no change printed) is worth.
+const NO_CHANGE: f64 = 0.6;
+
 /// What the customer paid, as the till's payment lines say: handed − change, or what was handed
 /// when no change is printed (exact cash, a card), which then only counts near the read total.
 struct Paid<'a> {
     cents: i128,
+    handed_cents: i128,
     evidence: f64,
     with_change: bool,
     handed: &'a Candidate,
@@ -86,12 +90,14 @@ fn paid(candidates: &[Candidate]) -> Option<Paid<'_>> {
     Some(match change {
         Some((change_cents, change)) => Paid {
             cents: handed_cents - change_cents,
+            handed_cents,
             evidence: handed.evidence.min(change.evidence),
             with_change: true,
             handed,
         },
         None => Paid {
             cents: handed_cents,
+            handed_cents,
             evidence: handed.evidence,
             with_change: false,
             handed,
@@ -135,6 +141,11 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
         lines.dedup();
         lines.len() >= 2
     };
+    // The paid amount is printed as a total too ("Total 9.30" under "Total Sales 9.36").
+    let printed_total = ["Total", "AmountDue"]
+        .iter()
+        .flat_map(|category| fields::amounts(candidates, category))
+        .any(|c| fields::cents(c) == Some(paid.cents));
     let corrects = match read {
         Some(read) if read == paid.cents => {
             if let Some(i) = at {
@@ -152,10 +163,13 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
             // A total only loosely labelled ("GST included in total RM 0.71") against a
             // payment surely read.
             let weak = at.is_some_and(|i| totals[i].confidence + WEAK_MARGIN < paid.evidence);
-            near(read) || slip || weak
+            // With change given, the total cannot exceed what was handed ("TOTAL 110.600").
+            let exceeds = read > paid.handed_cents;
+            near(read) || slip || weak || exceeds || printed_total
         }
-        // Cash handed without change read is often a round note, not the total.
-        None => paid.with_change,
+        // Cash handed without change read is often a round note, not the total; an odd
+        // amount ("Cash RM51.30") is the total, if less surely.
+        None => paid.with_change || paid.cents % 100 != 0,
     };
     if !corrects {
         return;
@@ -166,10 +180,11 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
         .filter(|c| fields::cents(c) == Some(paid.cents))
         .max_by(|a, b| a.evidence.total_cmp(&b.evidence));
     let value = normalize::format_cents(paid.cents);
+    let sure = if paid.with_change { 1.0 } else { NO_CHANGE };
     let total = match printed {
         Some(printed) => Field {
             category_normalized: "Total".into(),
-            confidence: (printed.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0),
+            confidence: (printed.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0) * sure,
             ..printed.field.clone()
         },
         None => Field {
@@ -178,7 +193,7 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
             content: value.clone(),
             content_normalized: value,
             bbox: None,
-            confidence: paid.evidence * 0.7,
+            confidence: paid.evidence * 0.7 * sure,
             issue: None,
             ..paid.handed.field.clone()
         },
@@ -420,6 +435,20 @@ mod tests {
         // A look-alike letter for a digit, confirmed by the payment.
         let look_alike = ["TOTAL s2.00", "CASH 52.00", "CHANGE 0.00"];
         assert_eq!(total(&look_alike).as_deref(), Some("52.00"));
+        // A total above what was handed, with change given: misread.
+        let above = ["TOTAL 110.600", "CASH 110.00", "CHANGE 0.00"];
+        assert_eq!(total(&above).as_deref(), Some("110.00"));
+        // The paid amount printed as a total too.
+        let printed = [
+            "Total Sales Inclusive GST @6% 9.36",
+            "Total 9.30",
+            "Round Adj 0.0",
+            "CASH 50.00",
+            "CHANGE 40.70",
+        ];
+        assert_eq!(total(&printed).as_deref(), Some("9.30"));
+        // Only an odd amount handed: the total.
+        assert_eq!(total(&["Cash RM51.30"]).as_deref(), Some("51.30"));
         // A saving of nothing is no total.
         assert_eq!(total(&["TOTAL SAVING: 0.00"]), None);
         // A round note handed, change not read: the total stays.
