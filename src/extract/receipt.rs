@@ -449,6 +449,8 @@ mod tests {
         assert_eq!(total(&printed).as_deref(), Some("9.30"));
         // Only an odd amount handed: the total.
         assert_eq!(total(&["Cash RM51.30"]).as_deref(), Some("51.30"));
+        // A tax total is no total.
+        assert_eq!(total(&["TOTAL my a GA", "TAX TOTAL: 0.34"]), None);
         // A saving of nothing is no total.
         assert_eq!(total(&["TOTAL SAVING: 0.00"]), None);
         // A round note handed, change not read: the total stays.
