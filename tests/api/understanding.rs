@@ -115,6 +115,16 @@ fn check_qr(export: &Value, truth: &InvoiceTruth) {
     assert!(qr["boundingBox"]["width"].as_f64().unwrap() > 0.0);
 }
 
+/// One property of each header of an exported table.
+fn headers<'a>(table: &'a Value, property: &str) -> Vec<&'a str> {
+    table["tableHeaders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h[property].as_str().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_born_digital_portuguese_invoice_is_understood() {
     let server = start().await;
@@ -157,14 +167,8 @@ async fn a_born_digital_portuguese_invoice_is_understood() {
     let table = &entities(&export, "table")
         .next()
         .expect("the line-items table")["table"];
-    let headers: Vec<&str> = table["tableHeaders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["content"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        headers,
+        headers(table, "content"),
         ["Descrição", "Qtd.", "Preço unit.", "IVA", "Total"]
     );
     assert_eq!(table["rowCount"], truth.lines.len() + 1);
@@ -184,14 +188,8 @@ async fn a_born_digital_portuguese_invoice_is_understood() {
     let items = &entities(&export, "lineItems")
         .next()
         .expect("the line items")["table"];
-    let columns: Vec<&str> = items["tableHeaders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["categoryNormalized"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        columns,
+        headers(items, "categoryNormalized"),
         ["Description", "Quantity", "UnitPrice", "VatRate", "Amount"]
     );
     assert_eq!(items["tableRows"]["1"], table["tableRows"]["1"]);
