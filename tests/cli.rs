@@ -820,6 +820,7 @@ async fn real_documents_stay_above_their_accuracy_floor() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("\nline items: "), "{stdout}");
     let misses = |document: &str| stdout.lines().filter(|l| l.contains(document)).count();
     for (_, document, right, expected) in floors {
         assert!(

@@ -111,6 +111,19 @@ fn one_digit_apart(a: i128, b: i128) -> bool {
     a.len() == b.len() && a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() == 1
 }
 
+/// Every reading of `cents` as an amount of one of `categories`.
+fn printed<'a>(
+    candidates: &'a [Candidate],
+    categories: &'a [&str],
+    cents: i128,
+) -> impl Iterator<Item = &'a Candidate> + 'a {
+    candidates.iter().filter(move |c| {
+        categories.contains(&c.field.category_normalized.as_str())
+            && c.field.issue.is_none()
+            && fields::cents(c) == Some(cents)
+    })
+}
+
 /// The total is what was paid. Handed − change confirms a read total, or corrects one read a
 /// digit wrong or printed before the till rounded it (`Rounding -0.02`); where no total was read,
 /// it is the total. The total takes the box of an amount printed with the paid value, else none.
@@ -129,23 +142,18 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     let near = |read: i128| rounded && (paid.cents - read).abs() <= ROUNDING_CENTS;
     // A total printed twice ("Total 16.00", "Final Total 16.00") outweighs a misread payment.
     let printed_twice = |read: i128| {
-        let mut lines: Vec<(u32, i64)> = candidates
-            .iter()
-            .filter(|c| {
-                ["Total", "AmountDue", "NetTotal"].contains(&c.field.category_normalized.as_str())
-            })
-            .filter(|c| fields::cents(c) == Some(read))
-            .filter_map(|c| Some((c.field.page_number, c.field.bbox?.top.round() as i64)))
-            .collect();
+        let mut lines: Vec<(u32, i64)> =
+            printed(candidates, &["Total", "AmountDue", "NetTotal"], read)
+                .filter_map(|c| Some((c.field.page_number, c.field.bbox?.top.round() as i64)))
+                .collect();
         lines.sort_unstable();
         lines.dedup();
         lines.len() >= 2
     };
     // The paid amount is printed as a total too ("Total 9.30" under "Total Sales 9.36").
-    let printed_total = ["Total", "AmountDue"]
-        .iter()
-        .flat_map(|category| fields::amounts(candidates, category))
-        .any(|c| fields::cents(c) == Some(paid.cents));
+    let printed_total = printed(candidates, &["Total", "AmountDue"], paid.cents)
+        .next()
+        .is_some();
     let corrects = match read {
         Some(read) if read == paid.cents => {
             if let Some(i) = at {
@@ -174,18 +182,19 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     if !corrects {
         return;
     }
-    let printed = ["Total", "AmountDue", "Rounding", "Tendered"]
-        .iter()
-        .flat_map(|category| fields::amounts(candidates, category))
-        .filter(|c| fields::cents(c) == Some(paid.cents))
-        .max_by(|a, b| a.evidence.total_cmp(&b.evidence));
+    let shown = printed(
+        candidates,
+        &["Total", "AmountDue", "Rounding", "Tendered"],
+        paid.cents,
+    )
+    .max_by(|a, b| a.evidence.total_cmp(&b.evidence));
     let value = normalize::format_cents(paid.cents);
     let sure = if paid.with_change { 1.0 } else { NO_CHANGE };
-    let total = match printed {
-        Some(printed) => Field {
+    let total = match shown {
+        Some(shown) => Field {
             category_normalized: "Total".into(),
-            confidence: (printed.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0) * sure,
-            ..printed.field.clone()
+            confidence: (shown.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0) * sure,
+            ..shown.field.clone()
         },
         None => Field {
             category: "paid".into(),
@@ -381,83 +390,108 @@ mod tests {
             .map(|f| f.content_normalized)
     }
 
+    /// Receipts (their lines) and the total each must give.
+    fn assert_totals(cases: &[(&[&str], Option<&str>)]) {
+        for (rows, want) in cases {
+            assert_eq!(total(rows).as_deref(), *want, "{rows:?}");
+        }
+    }
+
     #[test]
     fn the_total_is_what_was_paid() {
-        // Rounded by the till after the total was printed.
-        let rounded = [
-            "TOTAL 31.47",
-            "Rounding -0.02",
-            "CASH 50.00",
-            "CHANGE 18.55",
-        ];
-        assert_eq!(total(&rounded).as_deref(), Some("31.45"));
-        // One digit of the total misread.
-        let slip = [
-            "Total Incl. GST@6% RM 55.20",
-            "CASH RM 100.00",
-            "CHANGE RM 46.80",
-        ];
-        assert_eq!(total(&slip).as_deref(), Some("53.20"));
-        // Paid by card, no change: the rounded total.
-        let card = ["Total Sales RM 37.44", "VISA RM 37.45"];
-        assert_eq!(total(&card).as_deref(), Some("37.45"));
-        // German and Portuguese tills: handed and change confirm the total.
-        assert_eq!(
-            total(&["SUMME EUR 12,40", "Gegeben 20,00", "Rückgeld 7,60"]).as_deref(),
-            Some("12.40")
-        );
-        assert_eq!(
-            total(&["Troco 2,50", "Numerário 10,00"]).as_deref(),
-            Some("7.50")
-        );
+        assert_totals(&[
+            // Rounded by the till after the total was printed.
+            (
+                &[
+                    "TOTAL 31.47",
+                    "Rounding -0.02",
+                    "CASH 50.00",
+                    "CHANGE 18.55",
+                ],
+                Some("31.45"),
+            ),
+            // One digit of the total misread.
+            (
+                &[
+                    "Total Incl. GST@6% RM 55.20",
+                    "CASH RM 100.00",
+                    "CHANGE RM 46.80",
+                ],
+                Some("53.20"),
+            ),
+            // Paid by card, no change: the rounded total.
+            (&["Total Sales RM 37.44", "VISA RM 37.45"], Some("37.45")),
+            // German and Portuguese tills: handed and change confirm the total.
+            (
+                &["SUMME EUR 12,40", "Gegeben 20,00", "Rückgeld 7,60"],
+                Some("12.40"),
+            ),
+            (&["Troco 2,50", "Numerário 10,00"], Some("7.50")),
+            // A total only loosely labelled, against a payment surely read.
+            (
+                &[
+                    "GST @6% included in total RM 0.71",
+                    "CASH RM 15.00",
+                    "CHANGE RM 2.50",
+                ],
+                Some("12.50"),
+            ),
+            // A look-alike letter for a digit, confirmed by the payment.
+            (&["TOTAL s2.00", "CASH 52.00", "CHANGE 0.00"], Some("52.00")),
+            // A total above what was handed, with change given: misread.
+            (
+                &["TOTAL 110.600", "CASH 110.00", "CHANGE 0.00"],
+                Some("110.00"),
+            ),
+            // The paid amount printed as a total too.
+            (
+                &[
+                    "Total Sales Inclusive GST @6% 9.36",
+                    "Total 9.30",
+                    "Round Adj 0.0",
+                    "CASH 50.00",
+                    "CHANGE 40.70",
+                ],
+                Some("9.30"),
+            ),
+            // Only an odd amount handed: the total.
+            (&["Cash RM51.30"], Some("51.30")),
+        ]);
     }
 
     #[test]
     fn a_misread_payment_does_not_override_a_sure_total() {
-        // The till did not round: a payment a few cents off is misread.
-        let unrounded = ["Total 3.00", "Round Adj 0.00", "CASH 3.06", "CHANGE 0.00"];
-        assert_eq!(total(&unrounded).as_deref(), Some("3.00"));
-        // The total printed twice outweighs a payment one digit off.
-        let twice = [
-            "SUB-TOTAL 16.00",
-            "TOTAL 16.00",
-            "CASH 26.00",
-            "CHANGE 0.00",
-        ];
-        assert_eq!(total(&twice).as_deref(), Some("16.00"));
-        // A total only loosely labelled, against a payment surely read.
-        let loose = [
-            "GST @6% included in total RM 0.71",
-            "CASH RM 15.00",
-            "CHANGE RM 2.50",
-        ];
-        assert_eq!(total(&loose).as_deref(), Some("12.50"));
-        // A look-alike letter for a digit, confirmed by the payment.
-        let look_alike = ["TOTAL s2.00", "CASH 52.00", "CHANGE 0.00"];
-        assert_eq!(total(&look_alike).as_deref(), Some("52.00"));
-        // A total above what was handed, with change given: misread.
-        let above = ["TOTAL 110.600", "CASH 110.00", "CHANGE 0.00"];
-        assert_eq!(total(&above).as_deref(), Some("110.00"));
-        // The paid amount printed as a total too.
-        let printed = [
-            "Total Sales Inclusive GST @6% 9.36",
-            "Total 9.30",
-            "Round Adj 0.0",
-            "CASH 50.00",
-            "CHANGE 40.70",
-        ];
-        assert_eq!(total(&printed).as_deref(), Some("9.30"));
-        // Only an odd amount handed: the total.
-        assert_eq!(total(&["Cash RM51.30"]).as_deref(), Some("51.30"));
-        // A tax total is no total.
-        assert_eq!(total(&["TOTAL my a GA", "TAX TOTAL: 0.34"]), None);
-        // A saving of nothing is no total.
-        assert_eq!(total(&["TOTAL SAVING: 0.00"]), None);
-        // A round note handed, change not read: the total stays.
-        assert_eq!(
-            total(&["TOTAL 19.95", "CASH 20.00"]).as_deref(),
-            Some("19.95")
-        );
+        assert_totals(&[
+            // The till did not round: a payment a few cents off is misread.
+            (
+                &["Total 3.00", "Round Adj 0.00", "CASH 3.06", "CHANGE 0.00"],
+                Some("3.00"),
+            ),
+            // The total printed twice outweighs a payment one digit off.
+            (
+                &[
+                    "SUB-TOTAL 16.00",
+                    "TOTAL 16.00",
+                    "CASH 26.00",
+                    "CHANGE 0.00",
+                ],
+                Some("16.00"),
+            ),
+            // A round note handed, change not read: the total stays.
+            (&["TOTAL 19.95", "CASH 20.00"], Some("19.95")),
+        ]);
+    }
+
+    #[test]
+    fn a_rate_qualifies_a_total_and_tax_or_savings_are_no_total() {
+        assert_totals(&[
+            // "@4Z" is a rate as OCR reads "@6%": the amount after it is the total's.
+            (&["TOTAL INCL. GST@4Z RM 12.50"], Some("12.50")),
+            // A tax total is no total.
+            (&["TOTAL my a GA", "TAX TOTAL: 0.34"], None),
+            // A saving of nothing is no total.
+            (&["TOTAL SAVING: 0.00"], None),
+        ]);
     }
 
     #[test]
