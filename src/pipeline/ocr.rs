@@ -7,7 +7,9 @@
 //! dashed rulings): it is read as one block of lines (PSM 6) first, and again automatically only
 //! when that reads poorly (turned). Tesseract binarises (Otsu) and tolerates small skew itself.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashSet;
 
 use image::GrayImage;
 use tesseract::{PageSegMode, Tesseract};
@@ -207,6 +209,50 @@ fn rows(lines: Vec<Line>) -> Vec<Line> {
     rows.into_iter().map(|(_, line)| line).collect()
 }
 
+/// How far (in gray levels) a frame must drag the page-wide threshold to be taken off.
+const FRAME_SHIFT: u8 = 16;
+
+/// The page without the scanner bed around it: dark regions that touch the image's edge (the
+/// bed, a torn roll's shadow) become paper. Framed by them, faint print (thermal and dot-matrix
+/// receipts) falls on the paper's side of a page-wide threshold and reads as nothing. Ink that
+/// touches the edge is cut off anyway. Pages whose threshold the frame hardly moves are kept as
+/// they are.
+pub fn without_frame(image: &GrayImage) -> Cow<'_, GrayImage> {
+    use imageproc::region_labelling::{connected_components, Connectivity};
+    let (width, height) = image.dimensions();
+    if width == 0 || height == 0 {
+        return Cow::Borrowed(image);
+    }
+    let level = imageproc::contrast::otsu_level(image);
+    let dark = GrayImage::from_fn(width, height, |x, y| {
+        image::Luma([u8::from(image.get_pixel(x, y)[0] <= level) * 255])
+    });
+    let labels = connected_components(&dark, Connectivity::Eight, image::Luma([0u8]));
+    let edge = (0..width)
+        .flat_map(|x| [(x, 0), (x, height - 1)])
+        .chain((0..height).flat_map(|y| [(0, y), (width - 1, y)]));
+    let frame: HashSet<u32> = edge
+        .map(|(x, y)| labels.get_pixel(x, y)[0])
+        .filter(|&label| label != 0)
+        .collect();
+    if frame.is_empty() {
+        return Cow::Borrowed(image);
+    }
+    let mut page = image.clone();
+    for (pixel, label) in page.pixels_mut().zip(labels.pixels()) {
+        if frame.contains(&label[0]) {
+            *pixel = image::Luma([u8::MAX]);
+        }
+    }
+    // A thin frame leaves the threshold where it was; whitening it anyway only perturbs the
+    // reading of faint print.
+    let moved = imageproc::contrast::otsu_level(&page).abs_diff(level);
+    if moved < FRAME_SHIFT {
+        return Cow::Borrowed(image);
+    }
+    Cow::Owned(page)
+}
+
 /// Characters shorter than this (in pixels) are read better enlarged: Tesseract is tuned for
 /// capitals of 20–30 px; smaller print loses digits and decimal points (~150 dpi receipts).
 const SMALL_PRINT_PX: u32 = 20;
@@ -304,6 +350,37 @@ fn lines_from_tsv(tsv: &str) -> Vec<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// White paper with "print" (blocks) of gray `ink`, on a dark scanner bed `bed` pixels wide.
+    fn page(ink: u8, bed: u32) -> GrayImage {
+        GrayImage::from_fn(200, 300, |x, y| {
+            let on_bed = x < bed || y < bed || x >= 200 - bed || y >= 300 - bed;
+            let print = (60..140).contains(&x) && (y / 10) % 3 == 0 && (100..200).contains(&y);
+            image::Luma([match (on_bed, print) {
+                (true, _) => 20,
+                (false, true) => ink,
+                (false, false) => 250,
+            }])
+        })
+    }
+
+    #[test]
+    fn a_dark_frame_becomes_paper_and_faint_print_stays() {
+        let framed = page(170, 30);
+        let paper = without_frame(&framed);
+        assert!(matches!(paper, Cow::Owned(_)));
+        assert_eq!(paper.get_pixel(5, 5)[0], u8::MAX, "the bed is whitened");
+        assert_eq!(paper.get_pixel(100, 120)[0], 170, "the print is kept");
+        // The print is now on the ink's side of the page-wide threshold.
+        assert!(imageproc::contrast::otsu_level(&paper) >= 170);
+    }
+
+    #[test]
+    fn a_page_without_a_frame_is_left_alone() {
+        assert!(matches!(without_frame(&page(170, 0)), Cow::Borrowed(_)));
+        // Print as dark as the bed's edge: the threshold already parts it from the paper.
+        assert!(matches!(without_frame(&page(20, 2)), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn lines_side_by_side_on_a_row_are_joined() {

@@ -259,8 +259,8 @@ fn pdf_page(
         .map_err(unreadable)?;
     let points_per_pixel = 1.0 / render.pixels_per_point;
     let dpi = (render.pixels_per_point * 72.0).round() as u32;
-    let lines =
-        ocr::recognize(&render.image, dpi, languages).map_err(|e| Unreadable(e.to_string()))?;
+    let lines = ocr::recognize(&ocr::without_frame(&render.image), dpi, languages)
+        .map_err(|e| Unreadable(e.to_string()))?;
     let page = PageText {
         lines: scale_lines(lines, points_per_pixel),
         ..text
@@ -305,15 +305,17 @@ fn image_page(
     page_number: u32,
     languages: &str,
 ) -> Result<RecognizedPage, Unreadable> {
+    let paper = ocr::without_frame(image);
     // Small print (till receipts scanned at ~150 dpi) is read at Tesseract's preferred size.
-    let scale = ocr::upscale_for(image);
+    let scale = ocr::upscale_for(&paper);
     let lines = if scale > 1 {
-        let (w, h) = (image.width() * scale, image.height() * scale);
-        let larger = image::imageops::resize(image, w, h, image::imageops::FilterType::CatmullRom);
+        let (w, h) = (paper.width() * scale, paper.height() * scale);
+        let larger =
+            image::imageops::resize(&*paper, w, h, image::imageops::FilterType::CatmullRom);
         let lines = ocr::recognize(&larger, DEFAULT_IMAGE_DPI, languages);
         lines.map(|l| scale_lines(l, 1.0 / f64::from(scale)))
     } else {
-        ocr::recognize(image, DEFAULT_IMAGE_DPI, languages)
+        ocr::recognize(&paper, DEFAULT_IMAGE_DPI, languages)
     }
     .map_err(|e| Unreadable(e.to_string()))?;
     let page = PageText {
