@@ -139,7 +139,10 @@ fn is_currency_word(tok: &Tok) -> bool {
 /// word: "Rechnungswährung" ends with "Währung".
 fn loose_label(line: &[Tok], quoted: &[bool], i: usize) -> Option<(usize, Vec<Meaning>, f64)> {
     let index = label_index();
-    if has_digit(&line[i].text) || keyvalues::is_colon(&line[i]) {
+    // A label may carry its colon ("DATE:"), but not start with a bare one.
+    let bare_colon =
+        keyvalues::is_colon(&line[i]) && keyvalues::label_key(&line[i].text).is_empty();
+    if has_digit(&line[i].text) || bare_colon {
         return None;
     }
     let mut best = None;
@@ -244,16 +247,26 @@ fn typed(meanings: &[Meaning], words: &[Tok]) -> Option<(usize, Typed)> {
         Some((n, typed))
     });
     as_printed.or_else(|| {
-        let (category, _) = meanings.iter().find(|m| m.1 == Kind::Amount)?;
-        let normalized = normalize::ocr_amount(&words.first()?.text)?;
-        let typed = Typed {
-            category,
-            normalized,
-            issue: None,
-            evidence: LOOK_ALIKE,
-        };
-        Some((1, typed))
+        let first = &words.first()?.text;
+        meanings.iter().find_map(|&(category, kind)| {
+            let typed = Typed {
+                category,
+                normalized: look_alike(kind, first)?,
+                issue: None,
+                evidence: LOOK_ALIKE,
+            };
+            Some((1, typed))
+        })
     })
+}
+
+/// A value of `kind` OCR misread a character of as a look-alike ("s2.00", "25/42/2017").
+fn look_alike(kind: Kind, word: &str) -> Option<String> {
+    match kind {
+        Kind::Amount => normalize::ocr_amount(word),
+        Kind::Date => normalize::ocr_date(word),
+        _ => None,
+    }
 }
 
 fn candidate(
@@ -356,7 +369,14 @@ fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<C
                 });
                 j += n;
             }
-            _ => j += 1,
+            _ => {
+                if let Some(iso) = look_alike(Kind::Date, &line[j].text) {
+                    let value = &line[j..=j];
+                    let evidence = UNLABELLED_DATE * LOOK_ALIKE;
+                    out.push(candidate(page, &[], value, "Date", iso, evidence));
+                }
+                j += 1;
+            }
         }
     }
 }
@@ -470,7 +490,11 @@ fn ranked<'a>(candidates: &'a [Candidate], category: &str) -> Vec<&'a Candidate>
         .iter()
         .filter(|c| c.field.category_normalized == category)
         .collect();
-    of.sort_by(|a, b| b.evidence.total_cmp(&a.evidence));
+    // A value that reads as valid before one flagged ("25/42/2017"), then by evidence.
+    of.sort_by(|a, b| {
+        (b.field.issue.is_none().cmp(&a.field.issue.is_none()))
+            .then(b.evidence.total_cmp(&a.evidence))
+    });
     let mut seen: Vec<&str> = Vec::new();
     of.retain(|c| {
         let new = !seen.contains(&c.field.content_normalized.as_str());

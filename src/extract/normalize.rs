@@ -465,6 +465,38 @@ pub fn ocr_amount(text: &str) -> Option<String> {
         .flatten()
 }
 
+/// A numeric date whose month OCR misread, one digit for a look-alike ("25/42/2017" for
+/// "25/12/2017", "04/99/2017" for "04/09/2017"): no month is above 12, so a month's tens digit
+/// that is not 0 or 1 was one of them. Round digits (6, 8, 9) stand for 0, stroked ones (4, 7)
+/// for 1. Only a whole word that is no valid date as printed is mended.
+pub fn ocr_date(text: &str) -> Option<String> {
+    if date(text).is_some() {
+        return None;
+    }
+    let toks = date_tokens(text);
+    let [Tok::Num(a), Tok::Sep(s1), Tok::Num(b), Tok::Sep(s2), Tok::Num(c)] = toks.as_slice()
+    else {
+        return None;
+    };
+    if s1 != s2 || !matches!(s1, '-' | '/' | '.') || a.len() > 2 || b.len() > 2 {
+        return None;
+    }
+    let mended = |month: &str| -> Option<u32> {
+        let mut digits = month.chars();
+        let tens = match (month.len(), digits.next()?) {
+            (2, '6' | '8' | '9') => 0,
+            (2, '4' | '7') => 1,
+            _ => return None,
+        };
+        Some(tens * 10 + digits.next()?.to_digit(10)?)
+    };
+    let (y, first, second) = (year(c)?, a.parse().ok()?, b.parse().ok()?);
+    // Day first, as `date` reads; month first where only that mends.
+    mended(b)
+        .and_then(|m| iso(y, m, first))
+        .or_else(|| mended(a).and_then(|m| iso(y, m, second)))
+}
+
 /// A percentage as a number with two decimals: "23 %" -> "23.00". A bare number is accepted.
 pub fn percent(text: &str) -> Option<String> {
     let number = match text.split_once('%') {
@@ -542,6 +574,29 @@ pub fn iban(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_with_a_look_alike_month_digit() {
+        for (text, fixed) in [
+            ("25/42/2017", Some("2017-12-25")),
+            ("04/99/2017", Some("2017-09-04")),
+            ("04-87-18", Some("2018-07-04")),
+            // Month first where the day cannot be mended into a month.
+            ("92/25/2017", Some("2017-02-25")),
+        ] {
+            assert_eq!(super::ocr_date(text).as_deref(), fixed, "{text}");
+        }
+        // Valid as printed, a day out of range, no look-alike, or more than a date.
+        for text in [
+            "25/12/2017",
+            "35/42/2017",
+            "25/52/2017",
+            "25/42/2017 x",
+            "25/42",
+        ] {
+            assert_eq!(super::ocr_date(text), None, "{text}");
+        }
+    }
+
     #[test]
     fn amounts_with_look_alike_letters() {
         for (text, fixed) in [

@@ -45,6 +45,7 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
     out.extend(date);
     let mut totals = fields::totals(&candidates, ["Subtotal", "TaxTotal", "Total"]);
     settle(&mut totals, &candidates);
+    rounded_total(&mut totals, &candidates);
     // Nothing was sold for nothing: a zero total is a misread line ("TOTAL SAVING 0.00").
     totals.retain(|f| {
         f.category_normalized != "Total"
@@ -210,6 +211,32 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     match at {
         Some(i) => totals[i] = total,
         None => totals.push(total),
+    }
+}
+
+/// Some tills print the rounded total on the rounding line ("Rounding RM 14.40" under "Total
+/// Sales 14.38"): an amount there within a rounding step of the total, and larger than any
+/// step (so not the adjustment itself), is the total.
+fn rounded_total(totals: &mut [Field], candidates: &[Candidate]) {
+    let Some(total) = totals.iter_mut().find(|f| f.category_normalized == "Total") else {
+        return;
+    };
+    let Some(read) = normalize::amount_cents(&total.content_normalized) else {
+        return;
+    };
+    let rounded = fields::amounts(candidates, "Rounding")
+        .into_iter()
+        .find(|c| {
+            fields::cents(c).is_some_and(|cents| {
+                cents > ROUNDING_CENTS && cents != read && (cents - read).abs() <= ROUNDING_CENTS
+            })
+        });
+    if let Some(rounded) = rounded {
+        *total = Field {
+            category_normalized: "Total".into(),
+            confidence: total.confidence,
+            ..rounded.field.clone()
+        };
     }
 }
 
@@ -456,6 +483,17 @@ mod tests {
             ),
             // Only an odd amount handed: the total.
             (&["Cash RM51.30"], Some("51.30")),
+            // The rounding line carries the rounded total; its change is misread.
+            (
+                &[
+                    "Total Sales (Inclusive GST) RM 14.38",
+                    "Rounding Adjustment RM .02",
+                    "Rounding RM 14.40",
+                    "CASH RM 20.00",
+                    "CHANGE RM 5.40",
+                ],
+                Some("14.40"),
+            ),
         ]);
     }
 
@@ -492,6 +530,22 @@ mod tests {
             // A saving of nothing is no total.
             (&["TOTAL SAVING: 0.00"], None),
         ]);
+    }
+
+    #[test]
+    fn a_month_misread_as_a_look_alike_digit_is_mended() {
+        for (rows, want) in [
+            (&["RECEIPT #: CSPO422102 DATE: 25/42/2017"], "2017-12-25"),
+            // Unlabelled (its label misread too).
+            (&["RESELPT #: CSPOGGGSI4 TATE: 04/99/2017"], "2017-09-04"),
+        ] {
+            let pages = [page(rows)];
+            let found = extract(&pages, &keyvalues::extract(&pages));
+            let date = found
+                .iter()
+                .find(|f| f.category_normalized == "TransactionDate");
+            assert_eq!(date.map(|f| f.content_normalized.as_str()), Some(want));
+        }
     }
 
     #[test]
