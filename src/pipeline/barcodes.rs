@@ -69,6 +69,18 @@ pub fn scan(image: &GrayImage) -> Vec<Decoded> {
     found
 }
 
+/// One graphic drawn on a born-digital page: a QR code there is all it holds, so the search for
+/// every format (most of the cost) runs only when no QR code is found at once.
+pub fn scan_graphic(image: &GrayImage) -> Vec<Decoded> {
+    let qr_only: HashSet<BarcodeFormat> = [BarcodeFormat::QR_CODE].into_iter().collect();
+    let found = scan_fitted(image, &qr_only);
+    if found.is_empty() {
+        scan(image)
+    } else {
+        found
+    }
+}
+
 /// rxing's name for QR codes, as `Decoded::format` holds it.
 const QR_CODE: &str = "QR_CODE";
 

@@ -5,7 +5,9 @@
 //! page render in about 55 ms, text in about 3 ms. MuPDF is AGPL; Poppler is GPL and glued
 //! table cells together; the pure-Rust options either misplace rotated text or cannot extract.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::{Mutex, OnceLock};
 
 use anyhow::anyhow;
@@ -76,6 +78,10 @@ pub fn extract_text(bytes: &[u8]) -> Result<Vec<PageText>, PdfError> {
 
 /// An open PDF, read one page at a time so that memory follows the page, not the document.
 pub struct Document<'a> {
+    /// The page last loaded, kept for the next call on it: loading parses the page's content,
+    /// and recognising a page asks for its images, text, drawings and renders in turn. Declared
+    /// before `inner` so it is closed before the document.
+    loaded: RefCell<Option<(u32, Rc<PdfPage<'a>>)>>,
     inner: PdfDocument<'a>,
 }
 
@@ -135,6 +141,7 @@ impl<'a> Document<'a> {
     pub fn open(bytes: &'a [u8]) -> Result<Self, PdfError> {
         let pdfium = PDFIUM.get().ok_or(PdfError::Unavailable)?;
         Ok(Document {
+            loaded: RefCell::new(None),
             inner: open(pdfium, bytes)?,
         })
     }
@@ -143,13 +150,23 @@ impl<'a> Document<'a> {
         u32::try_from(self.inner.pages().len()).unwrap_or(0)
     }
 
-    fn page(&self, index: u32) -> Result<PdfPage<'_>, PdfError> {
-        let index = i32::try_from(index)
+    fn page(&self, index: u32) -> Result<Rc<PdfPage<'a>>, PdfError> {
+        if let Some((at, page)) = self.loaded.borrow().as_ref() {
+            if *at == index {
+                return Ok(Rc::clone(page));
+            }
+        }
+        // The previous page is closed before the next is loaded: one page in memory at a time.
+        self.loaded.replace(None);
+        let number = i32::try_from(index)
             .map_err(|_| PdfError::Unreadable(format!("no page {}", index + 1)))?;
-        self.inner
-            .pages()
-            .get(index)
-            .map_err(|e| PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e))))
+        let page =
+            self.inner.pages().get(number).map_err(|e| {
+                PdfError::Unreadable(format!("page {}: {}", index + 1, describe(&e)))
+            })?;
+        let page = Rc::new(page);
+        self.loaded.replace(Some((index, Rc::clone(&page))));
+        Ok(page)
     }
 
     /// The text layer of the page at `index` (from 0).

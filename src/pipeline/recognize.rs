@@ -221,13 +221,16 @@ fn pdf_page(
         let mut codes = Vec::new();
         let drawings = document.drawings(index).map_err(unreadable)?;
         let mut regions = drawings.graphics;
-        // Many small graphics (icons, a logo strip) are cheaper rendered once together.
+        // A QR code found in one graphic is all that graphic holds; many small graphics (icons,
+        // a logo strip) are cheaper rendered once together, and then searched for every code.
+        let mut scan: fn(&GrayImage) -> Vec<barcodes::Decoded> = barcodes::scan_graphic;
         if regions.len() > MAX_SEPARATE_REGIONS {
             let union = regions
                 .iter()
                 .skip(1)
                 .fold(regions[0], |all, r| all.union(r));
             regions = vec![union];
+            scan = barcodes::scan;
         }
         for region in regions {
             // The margin keeps a drawn code's quiet zone inside the render.
@@ -240,7 +243,7 @@ fn pdf_page(
                 left: render.left,
                 top: render.top,
             };
-            codes.extend(find_qr_codes(&render.image, &place));
+            codes.extend(find_codes(&render.image, &place, scan));
         }
         codes.dedup_by(|a, b| a.content == b.content);
         let rulings = Rulings {
@@ -391,9 +394,19 @@ impl Placement {
 }
 
 /// QR codes on a page image, with fiscal (AT) codes parsed, placed on the page.
+/// Every code on a page image.
 fn find_qr_codes(image: &GrayImage, place: &Placement) -> Vec<QrCode> {
+    find_codes(image, place, barcodes::scan)
+}
+
+/// The codes `scan` finds on an image, placed on the page; fiscal QR codes parsed.
+fn find_codes(
+    image: &GrayImage,
+    place: &Placement,
+    scan: fn(&GrayImage) -> Vec<barcodes::Decoded>,
+) -> Vec<QrCode> {
     let page_number = place.page_number;
-    barcodes::scan(image)
+    scan(image)
         .into_iter()
         .filter_map(|code| {
             let bbox = place.on_page(code_box(&code.points)?);
