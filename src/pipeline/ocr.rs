@@ -9,7 +9,6 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashSet;
 
 use image::GrayImage;
 use tesseract::{PageSegMode, Tesseract};
@@ -218,31 +217,44 @@ const FRAME_SHIFT: u8 = 16;
 /// touches the edge is cut off anyway. Pages whose threshold the frame hardly moves are kept as
 /// they are.
 pub fn without_frame(image: &GrayImage) -> Cow<'_, GrayImage> {
-    use imageproc::region_labelling::{connected_components, Connectivity};
-    let (width, height) = image.dimensions();
+    let (width, height) = (image.width() as usize, image.height() as usize);
     if width == 0 || height == 0 {
         return Cow::Borrowed(image);
     }
     let level = imageproc::contrast::otsu_level(image);
-    let dark = GrayImage::from_fn(width, height, |x, y| {
-        image::Luma([u8::from(image.get_pixel(x, y)[0] <= level) * 255])
-    });
-    let labels = connected_components(&dark, Connectivity::Eight, image::Luma([0u8]));
-    let edge = (0..width)
-        .flat_map(|x| [(x, 0), (x, height - 1)])
-        .chain((0..height).flat_map(|y| [(0, y), (width - 1, y)]));
-    let frame: HashSet<u32> = edge
-        .map(|(x, y)| labels.get_pixel(x, y)[0])
-        .filter(|&label| label != 0)
+    let pixels = image.as_raw();
+    let dark = |i: usize| pixels[i] <= level;
+    // Flood fill over dark pixels (8-connected) from the edge: it visits the frame alone, so a
+    // page without one costs a walk round its edge.
+    let mut frame = vec![false; width * height];
+    let mut stack: Vec<usize> = (0..width)
+        .flat_map(|x| [x, (height - 1) * width + x])
+        .chain((0..height).flat_map(|y| [y * width, y * width + width - 1]))
+        .filter(|&i| dark(i))
         .collect();
-    if frame.is_empty() {
+    let mut found = 0usize;
+    while let Some(i) = stack.pop() {
+        if frame[i] {
+            continue;
+        }
+        frame[i] = true;
+        found += 1;
+        let (x, y) = (i % width, i / width);
+        for ny in y.saturating_sub(1)..=(y + 1).min(height - 1) {
+            for nx in x.saturating_sub(1)..=(x + 1).min(width - 1) {
+                let n = ny * width + nx;
+                if !frame[n] && dark(n) {
+                    stack.push(n);
+                }
+            }
+        }
+    }
+    if found == 0 {
         return Cow::Borrowed(image);
     }
     let mut page = image.clone();
-    for (pixel, label) in page.pixels_mut().zip(labels.pixels()) {
-        if frame.contains(&label[0]) {
-            *pixel = image::Luma([u8::MAX]);
-        }
+    for (pixel, _) in page.iter_mut().zip(&frame).filter(|(_, &f)| f) {
+        *pixel = u8::MAX;
     }
     // A thin frame leaves the threshold where it was; whitening it anyway only perturbs the
     // reading of faint print.
