@@ -328,6 +328,39 @@ mod tests {
         scan(image).iter().any(|c| c.text == PAYLOAD)
     }
 
+    /// `text` encoded as `format`, on white with a quiet zone.
+    fn drawn(text: &str, format: BarcodeFormat, width: i32, height: i32) -> GrayImage {
+        use rxing::Writer;
+        let code = rxing::MultiFormatWriter
+            .encode(text, &format, width, height)
+            .expect("encodable");
+        GrayImage::from_fn(code.getWidth() + 80, code.getHeight() + 80, |x, y| {
+            let inside =
+                (40..code.getWidth() + 40).contains(&x) && (40..code.getHeight() + 40).contains(&y);
+            image::Luma([if inside && code.get(x - 40, y - 40) {
+                0
+            } else {
+                255
+            }])
+        })
+    }
+
+    #[test]
+    fn a_drawn_graphic_is_searched_for_other_formats_only_when_no_qr_code_decodes() {
+        let qr = scan_graphic(&drawn(PAYLOAD, BarcodeFormat::QR_CODE, 300, 300));
+        assert_eq!(qr.len(), 1);
+        assert_eq!(
+            (qr[0].format.as_str(), qr[0].text.as_str()),
+            (QR_CODE, PAYLOAD)
+        );
+        let bar = scan_graphic(&drawn("INV-2024-0017", BarcodeFormat::CODE_128, 600, 120));
+        assert_eq!(bar.len(), 1);
+        assert_eq!(
+            (bar[0].format.as_str(), bar[0].text.as_str()),
+            ("CODE_128", "INV-2024-0017")
+        );
+    }
+
     #[test]
     fn a_small_faded_code_at_150_dpi_needs_the_retries() {
         let image = small_qr_capture(&faded(20.0, 150.0, 1)).unwrap();
