@@ -214,9 +214,11 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     }
 }
 
-/// Some tills print the rounded total on the rounding line ("Rounding RM 14.40" under "Total
-/// Sales 14.38"): an amount there within a rounding step of the total, and larger than any
-/// step (so not the adjustment itself), is the total.
+/// The rounded total, where the till prints it after rounding: on the rounding line itself
+/// ("Rounding RM 14.40" under "Total Sales 14.38"), or as a total below the rounding line
+/// ("Grand Total 87.08", "Rounding Adjustment 0.02", "Net Total 87.10"). An amount there within
+/// a rounding step of the total, and larger than any step (so not the adjustment itself), is
+/// the total.
 fn rounded_total(totals: &mut [Field], candidates: &[Candidate]) {
     let Some(total) = totals.iter_mut().find(|f| f.category_normalized == "Total") else {
         return;
@@ -224,8 +226,24 @@ fn rounded_total(totals: &mut [Field], candidates: &[Candidate]) {
     let Some(read) = normalize::amount_cents(&total.content_normalized) else {
         return;
     };
-    let rounded = fields::amounts(candidates, "Rounding")
-        .into_iter()
+    let top = |c: &Candidate| c.field.bbox.map(|b| (c.field.page_number, b.top));
+    // Where the rounding line is, even when its amount is unreadable.
+    let rounding = candidates
+        .iter()
+        .filter(|c| c.field.category_normalized == "Rounding")
+        .filter_map(top)
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let below_rounding = |c: &&Candidate| {
+        let on_rounding_line = c.field.category_normalized == "Rounding";
+        let below = matches!((rounding, top(c)), (Some(r), Some(at)) if at.0 == r.0 && at.1 > r.1);
+        let total_like =
+            ["Total", "NetTotal", "AmountDue"].contains(&c.field.category_normalized.as_str());
+        on_rounding_line || (below && total_like)
+    };
+    let rounded = candidates
+        .iter()
+        .filter(|c| c.field.issue.is_none())
+        .filter(below_rounding)
         .find(|c| {
             fields::cents(c).is_some_and(|cents| {
                 cents > ROUNDING_CENTS && cents != read && (cents - read).abs() <= ROUNDING_CENTS
@@ -483,6 +501,15 @@ mod tests {
             ),
             // Only an odd amount handed: the total.
             (&["Cash RM51.30"], Some("51.30")),
+            // The rounded total printed below the rounding line, whose amount is unreadable.
+            (
+                &[
+                    "Grand Total : 87.08",
+                    "Rounding Adjustment: | Zz",
+                    "Net Total : 87.10",
+                ],
+                Some("87.10"),
+            ),
             // The rounding line carries the rounded total; its change is misread.
             (
                 &[
