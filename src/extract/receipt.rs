@@ -155,6 +155,25 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     let printed_total = printed(candidates, &["Total", "AmountDue"], paid.cents)
         .next()
         .is_some();
+    // Another printed total the payment (nearly) confirms, where it does not confirm the one
+    // read: the payment arbitrates between them ("Total Sales 16.00" misread over "Total 10.00"
+    // paid with 20.00 − 10.00 read as 20.60 − 10.00).
+    let close = |cents: i128| {
+        (cents - paid.cents).abs() <= ROUNDING_CENTS || one_digit_apart(cents, paid.cents)
+    };
+    if let (Some(i), Some(read), true) = (at, read, paid.with_change) {
+        let other = fields::amounts(candidates, "Total")
+            .into_iter()
+            .find(|c| fields::cents(c).is_some_and(|cents| cents != read && close(cents)));
+        if let Some(other) = other.filter(|_| !close(read)) {
+            totals[i] = Field {
+                category_normalized: "Total".into(),
+                confidence: (other.evidence.min(paid.evidence) * 0.8).min(1.0),
+                ..other.field.clone()
+            };
+            return;
+        }
+    }
     let corrects = match read {
         Some(read) if read == paid.cents => {
             if let Some(i) = at {
@@ -501,6 +520,16 @@ mod tests {
             ),
             // Only an odd amount handed: the total.
             (&["Cash RM51.30"], Some("51.30")),
+            // The payment arbitrates between two printed totals (one misread).
+            (
+                &[
+                    "Total Sales Inclusive GST @6% 16.00",
+                    "Total 10.00",
+                    "CASH 20.60",
+                    "CHANGE 10.00",
+                ],
+                Some("10.00"),
+            ),
             // The rounded total printed below the rounding line, whose amount is unreadable.
             (
                 &[
