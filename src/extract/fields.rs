@@ -697,6 +697,33 @@ pub(super) fn number(candidates: &[Candidate]) -> Option<Field> {
 #[cfg(test)]
 mod tests {
     use crate::domain::text::PageText;
+    use crate::domain::understanding::Field;
+
+    #[test]
+    fn a_valid_reading_ranks_above_a_flagged_one_with_more_evidence() {
+        let candidate = |value: &str, issue: Option<&str>, evidence: f64| super::Candidate {
+            field: Field {
+                page_number: 1,
+                category: "Date".into(),
+                category_normalized: "InvoiceDate".into(),
+                content: value.into(),
+                content_normalized: value.into(),
+                bbox: None,
+                confidence: evidence,
+                issue: issue.map(str::to_string),
+            },
+            evidence,
+        };
+        let candidates = [
+            candidate("25/42/2017", Some("not a valid date"), 0.9),
+            candidate("2017-12-25", None, 0.4),
+        ];
+        let best = super::best_of(&candidates, "InvoiceDate", "InvoiceDate");
+        assert_eq!(
+            best.map(|f| f.content_normalized).as_deref(),
+            Some("2017-12-25")
+        );
+    }
     use crate::extract::keyvalues::tests::{line_at, page, page_of};
     use crate::extract::{invoice, keyvalues, receipt};
 

@@ -175,14 +175,19 @@ fn date_at(t: &[Tok]) -> Option<String> {
 /// A numeric day/month/year date in `text`: its two leading numbers and its year.
 fn numeric_date(text: &str) -> Option<(u32, u32, u32)> {
     let toks = date_tokens(text);
-    (0..toks.len()).find_map(|i| match &toks[i..] {
+    (0..toks.len()).find_map(|i| numeric_date_at(&toks[i..]))
+}
+
+/// A numeric date starting exactly at the first token (`numeric_date`).
+fn numeric_date_at(toks: &[Tok]) -> Option<(u32, u32, u32)> {
+    match toks {
         [Tok::Num(a), Tok::Sep(s1), Tok::Num(b), Tok::Sep(s2), Tok::Num(c), ..]
             if s1 == s2 && matches!(s1, '-' | '/' | '.') && a.len() <= 2 && b.len() <= 2 =>
         {
             Some((a.parse().ok()?, b.parse().ok()?, year(c)?))
         }
         _ => None,
-    })
+    }
 }
 
 /// A numeric date ("11/03/2017") read month first, when that reading is a valid date.
@@ -474,27 +479,23 @@ pub fn ocr_date(text: &str) -> Option<String> {
         return None;
     }
     let toks = date_tokens(text);
-    let [Tok::Num(a), Tok::Sep(s1), Tok::Num(b), Tok::Sep(s2), Tok::Num(c)] = toks.as_slice()
-    else {
-        return None;
-    };
-    if s1 != s2 || !matches!(s1, '-' | '/' | '.') || a.len() > 2 || b.len() > 2 {
+    if toks.len() != 5 {
         return None;
     }
-    let mended = |month: &str| -> Option<u32> {
-        let mut digits = month.chars();
-        let tens = match (month.len(), digits.next()?) {
-            (2, '6' | '8' | '9') => 0,
-            (2, '4' | '7') => 1,
+    let (first, second, y) = numeric_date_at(&toks)?;
+    // A two-digit month above 12 whose tens digit has a look-alike.
+    let mended = |month: u32| {
+        let tens = match month / 10 {
+            6 | 8 | 9 => 0,
+            4 | 7 => 1,
             _ => return None,
         };
-        Some(tens * 10 + digits.next()?.to_digit(10)?)
+        Some(tens * 10 + month % 10)
     };
-    let (y, first, second) = (year(c)?, a.parse().ok()?, b.parse().ok()?);
     // Day first, as `date` reads; month first where only that mends.
-    mended(b)
+    mended(second)
         .and_then(|m| iso(y, m, first))
-        .or_else(|| mended(a).and_then(|m| iso(y, m, second)))
+        .or_else(|| mended(first).and_then(|m| iso(y, m, second)))
 }
 
 /// A percentage as a number with two decimals: "23 %" -> "23.00". A bare number is accepted.

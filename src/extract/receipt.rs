@@ -135,6 +135,13 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     }
     let at = totals.iter().position(|f| f.category_normalized == "Total");
     let read = at.and_then(|i| normalize::amount_cents(&totals[i].content_normalized));
+    if let (Some(i), Some(read)) = (at, read) {
+        if let Some(other) = confirmed_instead(candidates, &paid, read) {
+            let confidence = (other.evidence.min(paid.evidence) * 0.8).min(1.0);
+            totals[i] = as_total(&other.field, confidence);
+            return;
+        }
+    }
     // A till that prints "Rounding 0.00" did not round.
     let rounded = fields::amounts(candidates, "Rounding")
         .first()
@@ -155,25 +162,6 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     let printed_total = printed(candidates, &["Total", "AmountDue"], paid.cents)
         .next()
         .is_some();
-    // Another printed total the payment (nearly) confirms, where it does not confirm the one
-    // read: the payment arbitrates between them ("Total Sales 16.00" misread over "Total 10.00"
-    // paid with 20.00 − 10.00 read as 20.60 − 10.00).
-    let close = |cents: i128| {
-        (cents - paid.cents).abs() <= ROUNDING_CENTS || one_digit_apart(cents, paid.cents)
-    };
-    if let (Some(i), Some(read), true) = (at, read, paid.with_change) {
-        let other = fields::amounts(candidates, "Total")
-            .into_iter()
-            .find(|c| fields::cents(c).is_some_and(|cents| cents != read && close(cents)));
-        if let Some(other) = other.filter(|_| !close(read)) {
-            totals[i] = Field {
-                category_normalized: "Total".into(),
-                confidence: (other.evidence.min(paid.evidence) * 0.8).min(1.0),
-                ..other.field.clone()
-            };
-            return;
-        }
-    }
     let corrects = match read {
         Some(read) if read == paid.cents => {
             if let Some(i) = at {
@@ -211,11 +199,10 @@ fn settle(totals: &mut Vec<Field>, candidates: &[Candidate]) {
     let value = normalize::format_cents(paid.cents);
     let sure = if paid.with_change { 1.0 } else { NO_CHANGE };
     let total = match shown {
-        Some(shown) => Field {
-            category_normalized: "Total".into(),
-            confidence: (shown.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0) * sure,
-            ..shown.field.clone()
-        },
+        Some(shown) => {
+            let confidence = (shown.evidence.max(paid.evidence) * 0.8 + 0.1).min(1.0) * sure;
+            as_total(&shown.field, confidence)
+        }
         None => Field {
             category: "paid".into(),
             category_normalized: "Total".into(),
@@ -269,12 +256,36 @@ fn rounded_total(totals: &mut [Field], candidates: &[Candidate]) {
             })
         });
     if let Some(rounded) = rounded {
-        *total = Field {
-            category_normalized: "Total".into(),
-            confidence: total.confidence,
-            ..rounded.field.clone()
-        };
+        *total = as_total(&rounded.field, total.confidence);
     }
+}
+
+/// `field` (an amount read under another label) as the receipt's total.
+fn as_total(field: &Field, confidence: f64) -> Field {
+    Field {
+        category_normalized: "Total".into(),
+        confidence,
+        ..field.clone()
+    }
+}
+
+/// Another printed total the payment (nearly) confirms, where it does not confirm the total
+/// `read`: with change given, the payment arbitrates between them ("Total Sales 16.00" misread
+/// over "Total 10.00", paid with 20.00 − 10.00 read as 20.60 − 10.00).
+fn confirmed_instead<'a>(
+    candidates: &'a [Candidate],
+    paid: &Paid,
+    read: i128,
+) -> Option<&'a Candidate> {
+    let close = |cents: i128| {
+        (cents - paid.cents).abs() <= ROUNDING_CENTS || one_digit_apart(cents, paid.cents)
+    };
+    if !paid.with_change || close(read) {
+        return None;
+    }
+    fields::amounts(candidates, "Total")
+        .into_iter()
+        .find(|c| fields::cents(c).is_some_and(|cents| cents != read && close(cents)))
 }
 
 fn field(page: &PageText, lines: &[&Line], category: &str, value: String) -> Option<Field> {

@@ -72,13 +72,23 @@ pub fn scan(image: &GrayImage) -> Vec<Decoded> {
 /// One graphic drawn on a born-digital page: a QR code there is all it holds, so the search for
 /// every format (most of the cost) runs only when no QR code is found at once.
 pub fn scan_graphic(image: &GrayImage) -> Vec<Decoded> {
-    let qr_only: HashSet<BarcodeFormat> = [BarcodeFormat::QR_CODE].into_iter().collect();
-    let found = scan_fitted(image, &qr_only);
-    if found.is_empty() {
-        scan(image)
-    } else {
-        found
+    if image.width() == 0 || image.height() == 0 {
+        return Vec::new();
     }
+    let found = scan_fitted(image, &qr_only());
+    if !found.is_empty() {
+        return found;
+    }
+    // The QR search is not repeated: the other formats, then the QR retries.
+    let mut others = every_format();
+    others.remove(&BarcodeFormat::QR_CODE);
+    let mut found = scan_fitted(image, &others);
+    found.extend(retry_qr(image));
+    found
+}
+
+fn qr_only() -> HashSet<BarcodeFormat> {
+    [BarcodeFormat::QR_CODE].into_iter().collect()
 }
 
 /// rxing's name for QR codes, as `Decoded::format` holds it.
@@ -133,7 +143,7 @@ fn scaled_scan(image: &GrayImage, factor: f64, formats: &HashSet<BarcodeFormat>)
 /// alone (the 1-D readers are the slow part), so a page without any code pays one search of
 /// at most `MAX_RETRY_PIXELS` and a few of small crops.
 fn retry_qr(image: &GrayImage) -> Vec<Decoded> {
-    let qr_only: HashSet<BarcodeFormat> = [BarcodeFormat::QR_CODE].into_iter().collect();
+    let qr_only = qr_only();
     let pixels = u64::from(image.width()) * u64::from(image.height());
     let toned_page = toned(image, Tone::Stretched);
     let found = if pixels <= MAX_RETRY_PIXELS {
@@ -477,8 +487,7 @@ mod tests {
                     }
                     for (i, (scale, tone)) in ENLARGEMENTS.iter().enumerate() {
                         let toned = toned(&image, *tone);
-                        let qr_only = [BarcodeFormat::QR_CODE].into_iter().collect();
-                        if !scaled_scan(&toned, f64::from(*scale), &qr_only).is_empty() {
+                        if !scaled_scan(&toned, f64::from(*scale), &qr_only()).is_empty() {
                             by_retry[i] += 1;
                         }
                     }

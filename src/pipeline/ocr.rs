@@ -226,19 +226,20 @@ pub fn without_frame(image: &GrayImage) -> Cow<'_, GrayImage> {
     let dark = |i: usize| pixels[i] <= level;
     // Flood fill over dark pixels (8-connected) from the edge: it visits the frame alone, so a
     // page without one costs a walk round its edge.
-    let mut frame = vec![false; width * height];
     let mut stack: Vec<usize> = (0..width)
         .flat_map(|x| [x, (height - 1) * width + x])
         .chain((0..height).flat_map(|y| [y * width, y * width + width - 1]))
         .filter(|&i| dark(i))
         .collect();
-    let mut found = 0usize;
+    if stack.is_empty() {
+        return Cow::Borrowed(image);
+    }
+    let mut frame = vec![false; width * height];
     while let Some(i) = stack.pop() {
         if frame[i] {
             continue;
         }
         frame[i] = true;
-        found += 1;
         let (x, y) = (i % width, i / width);
         for ny in y.saturating_sub(1)..=(y + 1).min(height - 1) {
             for nx in x.saturating_sub(1)..=(x + 1).min(width - 1) {
@@ -248,9 +249,6 @@ pub fn without_frame(image: &GrayImage) -> Cow<'_, GrayImage> {
                 }
             }
         }
-    }
-    if found == 0 {
-        return Cow::Borrowed(image);
     }
     let mut page = image.clone();
     for (pixel, _) in page.iter_mut().zip(&frame).filter(|(_, &f)| f) {
