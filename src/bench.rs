@@ -155,6 +155,7 @@ fn real_documents(options: &BenchOptions) -> anyhow::Result<()> {
                 readers: options.threads,
                 pdfium_library: options.pdfium_library.clone(),
                 ignore_embedded: true,
+                embedded_truth: false,
                 text_dir: None,
                 as_images,
             })?;

@@ -92,6 +92,11 @@ struct EvalArgs {
     /// visual reading).
     #[arg(long)]
     ignore_embedded: bool,
+    /// Also score every field a PDF's embedded e-invoice states that its truth file lacks
+    /// (parties, addresses, order, IBAN), the XML standing for the truth; use with
+    /// --ignore-embedded.
+    #[arg(long)]
+    embedded_truth: bool,
     /// Render PDFs into image-only PDFs at DPI first (e.g. 200): measures reading them as scans.
     #[arg(long, value_name = "DPI")]
     as_images: Option<f64>,
@@ -306,6 +311,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 text_dir: args.text,
                 as_images: args.as_images,
                 ignore_embedded: args.ignore_embedded,
+                embedded_truth: args.embedded_truth,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }

@@ -15,13 +15,26 @@ pub fn einvoice_pdf(printed: &InvoiceTruth, xml: &[u8]) -> Vec<u8> {
     )
 }
 
-/// The invoice as Factur-X CII XML: parties with their VAT ids, number, dates, currency,
+/// The invoice as Factur-X CII XML: parties with their addresses and VAT ids, number, dates, currency,
 /// payee IBAN, the VAT breakdown and the totals.
 pub fn cii_xml(invoice: &InvoiceTruth) -> String {
     let date = |iso: &str| iso.replace('-', "");
-    let party = |role: &str, name: &str, tax_id: &str| {
+    let party = |role: &str, name: &str, address: &[String], tax_id: &str| {
+        let (street, place) = address.split_at(address.len().saturating_sub(1));
+        let lines = ["LineOne", "LineTwo"].iter().zip(street);
+        let mut postal: String = lines
+            .map(|(element, line)| format!("<ram:{element}>{}</ram:{element}>", escape(line)))
+            .collect();
+        if let Some((postcode, city)) = place.first().and_then(|p| p.split_once(' ')) {
+            postal += &format!(
+                "<ram:PostcodeCode>{}</ram:PostcodeCode><ram:CityName>{}</ram:CityName>",
+                escape(postcode),
+                escape(city)
+            );
+        }
         format!(
-            "<ram:{role}><ram:Name>{}</ram:Name><ram:SpecifiedTaxRegistration>\
+            "<ram:{role}><ram:Name>{}</ram:Name>\
+             <ram:PostalTradeAddress>{postal}</ram:PostalTradeAddress><ram:SpecifiedTaxRegistration>\
              <ram:ID schemeID=\"VA\">PT{tax_id}</ram:ID></ram:SpecifiedTaxRegistration></ram:{role}>",
             escape(name)
         )
@@ -63,11 +76,13 @@ pub fn cii_xml(invoice: &InvoiceTruth) -> String {
         seller = party(
             "SellerTradeParty",
             &invoice.supplier_name,
+            &invoice.supplier_address,
             &invoice.supplier_tax_id
         ),
         buyer = party(
             "BuyerTradeParty",
             &invoice.customer_name,
+            &invoice.customer_address,
             &invoice.customer_tax_id
         ),
         currency = invoice.currency,

@@ -356,7 +356,11 @@ impl InvoiceTruth {
     /// amounts like "1234.56", and a `VatBase:<rate>`/`VatAmount:<rate>` pair per band.
     pub fn expected_fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = vec![
+            ("SupplierName", self.supplier_name.clone()),
+            ("SupplierAddress", self.supplier_address.join(", ")),
             ("SupplierTaxId", self.supplier_tax_id.clone()),
+            ("CustomerName", self.customer_name.clone()),
+            ("CustomerAddress", self.customer_address.join(", ")),
             ("CustomerTaxId", self.customer_tax_id.clone()),
             ("InvoiceNumber", self.invoice_number.clone()),
             ("Atcud", self.atcud.clone()),
@@ -588,6 +592,8 @@ mod tests {
                 band.amount
             );
         }
-        assert_eq!(fields.len(), 11 + 2 * invoice.vat_breakdown.len());
+        let address = invoice.supplier_address.join(", ");
+        assert_eq!(fields["SupplierAddress"], address);
+        assert_eq!(fields.len(), 15 + 2 * invoice.vat_breakdown.len());
     }
 }

@@ -56,6 +56,8 @@ pub enum Kind {
     Currency,
     /// Names and sentences: whitespace collapsed.
     Text,
+    /// A postal address: its lines joined by ", ", compared by its words (`normalize::same_address`).
+    Address,
 }
 
 /// The kind of an invoice category's value (`VatBase:19.00` is an amount).
@@ -67,6 +69,7 @@ pub fn kind(category: &str) -> Kind {
         "Iban" => Kind::Iban,
         "Currency" => Kind::Currency,
         "SupplierName" | "CustomerName" | "PaymentTerms" => Kind::Text,
+        "SupplierAddress" | "CustomerAddress" => Kind::Address,
         _ => Kind::Amount,
     }
 }
@@ -189,6 +192,13 @@ fn collapse(text: &str) -> String {
 fn normalized(kind: Kind, raw: &str) -> Option<String> {
     match kind {
         Kind::Id | Kind::Text => Some(collapse(raw)),
+        Kind::Address => Some(
+            raw.lines()
+                .map(collapse)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
         Kind::Date => normalize::date(raw),
         Kind::Amount => decimal_cents(raw).map(normalize::format_cents),
         Kind::TaxId => Some(normalize::tax_id(raw).unwrap_or_else(|| {
@@ -221,6 +231,17 @@ impl Fields {
         }
         if let Some(value) = normalized(kind(category), raw) {
             self.0.push(stated(local(element), category, raw, value));
+        }
+    }
+
+    /// `category` from the lines of an address (`address_lines`), one per line.
+    fn add_address(&mut self, category: &str, element: Option<El>, lines: Vec<String>) {
+        let (Some(element), false) = (element, lines.is_empty()) else {
+            return;
+        };
+        let raw = lines.join("\n");
+        if let Some(value) = normalized(Kind::Address, &raw) {
+            self.0.push(stated(local(element), category, &raw, value));
         }
     }
 
@@ -302,6 +323,35 @@ fn in_currency<'a>(
     })
 }
 
+/// An address's lines: its street lines (a UBL `AddressLine` holds its text in `Line`), the
+/// postcode and city, and the country code.
+fn address_lines(
+    postal: Option<El>,
+    street: &[&str],
+    postcode: &str,
+    city: &str,
+    country: &[&str],
+) -> Vec<String> {
+    let Some(postal) = postal else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = postal
+        .children()
+        .filter(|c| c.is_element() && street.contains(&local(*c)))
+        .filter_map(|c| text(Some(c)).or_else(|| text(child(Some(c), &["Line"]))))
+        .map(str::to_string)
+        .collect();
+    let place: Vec<&str> = [postcode, city]
+        .iter()
+        .filter_map(|name| text(child(Some(postal), &[name])))
+        .collect();
+    if !place.is_empty() {
+        lines.push(place.join(" "));
+    }
+    lines.extend(text(at(Some(postal), country)).map(str::to_string));
+    lines
+}
+
 // ---------------------------------------------------------------------------------------------
 // CII
 
@@ -356,6 +406,12 @@ fn cii(root: El) -> Vec<Field> {
     out.add("CustomerTaxId", registrations(buyer));
     out.add("SupplierName", child(seller, &["Name"]));
     out.add("CustomerName", child(buyer, &["Name"]));
+    for (category, party) in [("SupplierAddress", seller), ("CustomerAddress", buyer)] {
+        let postal = child(party, &["PostalTradeAddress"]);
+        let street = ["LineOne", "LineTwo", "LineThree"];
+        let lines = address_lines(postal, &street, "PostcodeCode", "CityName", &["CountryID"]);
+        out.add_address(category, postal, lines);
+    }
     out.add("InvoiceNumber", child(document, &["ID"]));
     out.add(
         "InvoiceDate",
@@ -430,6 +486,13 @@ fn ubl(root: El) -> Vec<Field> {
     out.add("CustomerTaxId", company_id(buyer));
     out.add("SupplierName", party_name(seller));
     out.add("CustomerName", party_name(buyer));
+    for (category, party) in [("SupplierAddress", seller), ("CustomerAddress", buyer)] {
+        let postal = child(party, &["PostalAddress"]);
+        let street = ["StreetName", "AdditionalStreetName", "AddressLine"];
+        let country = ["Country", "IdentificationCode"];
+        let lines = address_lines(postal, &street, "PostalZone", "CityName", &country);
+        out.add_address(category, postal, lines);
+    }
     out.add("InvoiceNumber", child(Some(root), &["ID"]));
     out.add("InvoiceDate", child(Some(root), &["IssueDate"]));
     out.add(
@@ -502,6 +565,13 @@ mod tests {
       <ram:SellerTradeParty>
         <ram:Name>Muster
           GmbH</ram:Name>
+        <ram:PostalTradeAddress>
+          <ram:PostcodeCode>80333</ram:PostcodeCode>
+          <ram:LineOne>Lieferantenstraße 20</ram:LineOne>
+          <ram:LineTwo>Hinterhaus</ram:LineTwo>
+          <ram:CityName>München</ram:CityName>
+          <ram:CountryID>DE</ram:CountryID>
+        </ram:PostalTradeAddress>
         <ram:SpecifiedTaxRegistration><ram:ID schemeID="FC">201/113/40209</ram:ID></ram:SpecifiedTaxRegistration>
         <ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">DE 123 456 789</ram:ID></ram:SpecifiedTaxRegistration>
       </ram:SellerTradeParty>
@@ -556,6 +626,10 @@ mod tests {
                 ("CustomerTaxId", "99/999/99999"),
                 ("SupplierName", "Muster GmbH"),
                 ("CustomerName", "Kunde AG"),
+                (
+                    "SupplierAddress",
+                    "Lieferantenstraße 20, Hinterhaus, 80333 München, DE",
+                ),
                 ("InvoiceNumber", "RE-2024-0815"),
                 ("InvoiceDate", "2024-03-15"),
                 ("DueDate", "2024-04-14"),
@@ -647,6 +721,13 @@ mod tests {
   </cac:Party></cac:AccountingSupplierParty>
   <cac:AccountingCustomerParty><cac:Party>
     <cac:PartyName><cbc:Name>Buyer Ltd</cbc:Name></cac:PartyName>
+    <cac:PostalAddress>
+      <cbc:StreetName>1 Main Street</cbc:StreetName>
+      <cbc:CityName>London</cbc:CityName>
+      <cbc:PostalZone>EC1A 1BB</cbc:PostalZone>
+      <cac:AddressLine><cbc:Line>Floor 3</cbc:Line></cac:AddressLine>
+      <cac:Country><cbc:IdentificationCode>GB</cbc:IdentificationCode></cac:Country>
+    </cac:PostalAddress>
   </cac:Party></cac:AccountingCustomerParty>
   <cac:PaymentMeans><cbc:PaymentMeansCode>30</cbc:PaymentMeansCode>
     <cac:PayeeFinancialAccount><cbc:ID>NL91ABNA0417164300</cbc:ID></cac:PayeeFinancialAccount>
@@ -676,6 +757,10 @@ mod tests {
                 ("SupplierTaxId", "NL123456789B01"),
                 ("SupplierName", "Seller B.V."),
                 ("CustomerName", "Buyer Ltd"),
+                (
+                    "CustomerAddress",
+                    "1 Main Street, Floor 3, EC1A 1BB London, GB"
+                ),
                 ("InvoiceNumber", "INV-12"),
                 ("InvoiceDate", "2024-05-02"),
                 ("DueDate", "2024-06-01"),

@@ -116,6 +116,7 @@ fn same(kind: Kind, a: &str, b: &str) -> bool {
             tax_key(a, false) == tax_key(b, false) || tax_key(a, true) == tax_key(b, true)
         }
         Kind::Text => normalize::fold(&compact(a)) == normalize::fold(&compact(b)),
+        Kind::Address => normalize::same_address(a, b),
         Kind::Id | Kind::Date | Kind::Iban | Kind::Currency => compact(a) == compact(b),
     }
 }
@@ -166,11 +167,11 @@ fn locate(kind: Kind, xml: &Field, pages: &[PageText]) -> Option<(u32, Rect)> {
             let letters = text.chars().filter(|c| c.is_alphabetic()).count();
             letters <= 5 && normalize::currency(text).as_deref() == Some(value)
         }
-        Kind::Text => normalize::fold(text) == opening,
+        Kind::Text | Kind::Address => normalize::fold(text) == opening,
     };
     let sizes = match kind {
         Kind::Currency => 1..=1,
-        Kind::Text => {
+        Kind::Text | Kind::Address => {
             let words = opening.split_whitespace().count().max(1);
             words..=words
         }

@@ -3,17 +3,19 @@
 //! overridden by the Portuguese fiscal QR code where it states them (`qrfields`), and checked
 //! against themselves (net + tax must make the total).
 
-use super::{fields, normalize, qrfields};
+use super::{fields, normalize, parties, qrfields};
 use crate::domain::text::{PageText, Rect, Word};
 use crate::domain::understanding::{Field, QrCode, Table};
 
 /// The invoice fields in output order; the VAT breakdown (`VatBase:23.00`, `VatAmount:23.00`)
 /// follows, highest rate first.
-const ORDER: [&str; 16] = [
+const ORDER: [&str; 18] = [
     "SupplierName",
     "SupplierTaxId",
+    "SupplierAddress",
     "CustomerName",
     "CustomerTaxId",
+    "CustomerAddress",
     "DocumentType",
     "InvoiceNumber",
     "Atcud",
@@ -133,13 +135,21 @@ fn from_key_values(
 
     out.extend(valid_first("Atcud").map(|f| renamed(f, "Atcud")));
     out.extend(fields::number(candidates));
-    for category in [
-        "SupplierName",
-        "CustomerName",
-        "PurchaseOrder",
-        "PaymentTerms",
-        "Iban",
-    ] {
+    let parties = parties::extract(pages, kvs);
+    for category in ["SupplierName", "CustomerName"] {
+        let in_block = parties.iter().find(|f| f.category_normalized == category);
+        out.extend(
+            in_block
+                .cloned()
+                .or_else(|| fields::best_of(candidates, category, category)),
+        );
+    }
+    out.extend(
+        parties
+            .into_iter()
+            .filter(|f| f.category_normalized.ends_with("Address")),
+    );
+    for category in ["PurchaseOrder", "PaymentTerms", "Iban"] {
         out.extend(fields::best_of(candidates, category, category));
     }
     let issued = fields::issue_date(candidates, "InvoiceDate", "InvoiceDate");

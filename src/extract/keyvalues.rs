@@ -103,6 +103,11 @@ pub(super) struct Lexicons {
     pub(super) date_links: Vec<String>,
     /// Payment words as keys, with the method they name.
     pub(super) payment_methods: Vec<(String, String)>,
+    /// Labels of a party's name and address lines ("Name:", "Anschrift:"), as keys.
+    pub(super) party_names: Vec<String>,
+    pub(super) party_addresses: Vec<String>,
+    /// Words that stand before a person's name ("Herrn", "Mme"), as keys.
+    pub(super) salutations: Vec<String>,
 }
 
 impl Lexicons {
@@ -156,6 +161,19 @@ pub(super) fn lexicons() -> &'static Lexicons {
                     words.iter().map(move |w| (label_key(w), method.clone()))
                 })
                 .collect(),
+            party_names: keys(
+                &mut parsed
+                    .iter()
+                    .flat_map(|l| l.party_lines.get("Name"))
+                    .flatten(),
+            ),
+            party_addresses: keys(
+                &mut parsed
+                    .iter()
+                    .flat_map(|l| l.party_lines.get("Address"))
+                    .flatten(),
+            ),
+            salutations: keys(&mut parsed.iter().flat_map(|l| &l.salutations)),
         }
     })
 }
@@ -347,7 +365,7 @@ fn segment_end(line: &[Tok], i: usize) -> usize {
         .unwrap_or(line.len())
 }
 
-fn segments(line: &[Tok]) -> Vec<Range<usize>> {
+pub(super) fn segments(line: &[Tok]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < line.len() {

@@ -35,6 +35,12 @@ pub(super) struct Lexicon {
     /// `VatRate`, `Amount`).
     #[serde(default)]
     pub(super) line_items: BTreeMap<String, Vec<String>>,
+    /// Labels inside a party's block: `Name` ("Name:", "Firma:") and `Address` ("Anschrift:").
+    #[serde(default)]
+    pub(super) party_lines: BTreeMap<String, Vec<String>>,
+    /// Words that stand before a person's name in an address ("Herrn", "Mme").
+    #[serde(default)]
+    pub(super) salutations: Vec<String>,
     /// Month names, January first.
     #[serde(default)]
     pub(super) months: Vec<Vec<String>>,

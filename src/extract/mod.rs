@@ -13,6 +13,7 @@ pub mod lattice;
 mod lexicon;
 pub mod line_items;
 pub mod normalize;
+mod parties;
 mod qrfields;
 pub mod receipt;
 pub mod tables;

@@ -4,6 +4,31 @@
 
 use super::ids;
 
+/// Whether two addresses name the same place: the same words, ignoring case, accents and
+/// punctuation, except at most one word of letters on each side (the country, written as a
+/// code on one and a name or nothing on the other).
+pub fn same_address(a: &str, b: &str) -> bool {
+    let words = |text: &str| -> Vec<String> {
+        let folded = fold(text).replace('ß', "ss");
+        let mut words: Vec<String> = folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    };
+    let (a, b) = (words(a), words(b));
+    let only = |x: &[String], y: &[String]| -> Vec<String> {
+        x.iter().filter(|w| !y.contains(w)).cloned().collect()
+    };
+    let at_most_a_country = |extra: Vec<String>| {
+        extra.len() <= 1 && extra.iter().all(|w| w.chars().all(char::is_alphabetic))
+    };
+    !a.is_empty() && at_most_a_country(only(&a, &b)) && at_most_a_country(only(&b, &a))
+}
+
 /// Lower case with Latin accents stripped, so labels and month names compare however typed.
 pub(crate) fn fold(text: &str) -> String {
     text.chars()
@@ -857,5 +882,22 @@ mod tests {
         for text in ["", "%", "abc%", "150%", "-5%", "Isento"] {
             assert_eq!(percent(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn addresses_are_the_same_place_however_broken_and_whatever_the_country() {
+        let xml = "Lieferantenstraße 20, 80333 München, DE";
+        assert!(same_address(xml, "Lieferantenstrasse 20, DE 80333 MÜNCHEN"));
+        assert!(same_address(
+            xml,
+            "Lieferantenstraße 20, 80333 München, Deutschland"
+        ));
+        assert!(same_address(xml, "Lieferantenstraße 20 80333 München"));
+        assert!(!same_address(xml, "Lieferantenstraße 21, 80333 München"));
+        assert!(!same_address(
+            xml,
+            "Hans Muster, Lieferantenstraße 20, 80333 München, DE"
+        ));
+        assert!(!same_address("", ""));
     }
 }

@@ -126,6 +126,13 @@ struct Rulings {
     tolerance: f64,
 }
 
+impl RecognizedPage {
+    /// The e-invoice XML the document carries (first page only).
+    pub fn embedded(&self) -> Option<&EmbeddedInvoice> {
+        self.embedded.as_ref()
+    }
+}
+
 impl Rulings {
     /// Drawn lines of a PDF page, in points.
     const DRAWN_TOLERANCE: f64 = 2.5;
@@ -281,7 +288,8 @@ fn pdf_page(
 
 /// The first attached file that is an e-invoice. What PDFium cannot give is simply absent: a
 /// broken attachment never makes the document unreadable.
-fn embedded_invoice(document: &pdf::Document) -> Option<EmbeddedInvoice> {
+/// The e-invoice XML a PDF carries, if any.
+pub fn embedded_invoice(document: &pdf::Document) -> Option<EmbeddedInvoice> {
     let files = document.attachments(einvoice::is_candidate, einvoice::MAX_XML_BYTES);
     einvoice::first_invoice(files.iter().map(|f| (f.name.as_str(), f.bytes.as_slice())))
 }
