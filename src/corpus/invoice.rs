@@ -212,6 +212,11 @@ pub fn invoices(count: usize, seed: u64) -> Vec<InvoiceTruth> {
         .collect()
 }
 
+/// One invoice in `language`, from `seed`.
+pub fn invoice_in(language: Language, seed: u64) -> InvoiceTruth {
+    generate(&mut Rng::new(seed), language)
+}
+
 fn generate(rng: &mut Rng, language: Language) -> InvoiceTruth {
     let issued = date!(2024 - 01 - 01) + Duration::days(rng.range(0, 730));
     let due = issued + Duration::days(*rng.pick(&[15, 30, 30, 60]));
@@ -286,7 +291,7 @@ fn line_items(rng: &mut Rng, language: Language) -> Vec<InvoiceLine> {
             InvoiceLine {
                 description: match language {
                     Language::Portuguese => item.pt,
-                    Language::English => item.en,
+                    _ => item.en,
                 }
                 .to_string(),
                 quantity: if halves % 2 == 0 {
@@ -363,7 +368,6 @@ impl InvoiceTruth {
             ("CustomerAddress", self.customer_address.join(", ")),
             ("CustomerTaxId", self.customer_tax_id.clone()),
             ("InvoiceNumber", self.invoice_number.clone()),
-            ("Atcud", self.atcud.clone()),
             ("InvoiceDate", self.invoice_date.clone()),
             ("DueDate", self.due_date.clone()),
             ("Currency", self.currency.clone()),
@@ -372,6 +376,9 @@ impl InvoiceTruth {
             ("TaxTotal", self.tax_total.clone()),
             ("GrossTotal", self.gross_total.clone()),
         ];
+        if self.language.has_fiscal_qr() {
+            fields.push(("Atcud", self.atcud.clone()));
+        }
         for band in &self.vat_breakdown {
             // Categories are static names, and the generator only uses these three rates.
             let (base, amount) = match band.rate.as_str() {

@@ -21,6 +21,8 @@ const RULE: f32 = 0.5;
 
 /// Line-items table column edges: description | quantity | unit price | VAT | total.
 const ITEM_EDGES: [f32; 6] = [LEFT, 320.0, 370.0, 440.0, 485.0, RIGHT];
+/// Boxed header column edges: invoice number | date | due date.
+const HEADER_EDGES: [f32; 4] = [275.0, 385.0, 470.0, RIGHT];
 /// VAT summary column edges: rate | base | VAT.
 const VAT_EDGES: [f32; 4] = [LEFT, 110.0, 190.0, 260.0];
 const TABLE_TOP: f32 = 225.0;
@@ -56,10 +58,13 @@ struct Labels {
     page: &'static str,
     thousands: char,
     decimal: char,
-    /// "31-12-2024" rather than "2024-12-31".
-    day_first: bool,
+    /// How dates print: `d`, `m` and `Y` stand for day, month and year ("d.m.Y").
+    date_format: &'static str,
     /// "€1,234.56" rather than "1.234,56 €".
     euro_first: bool,
+    /// Number, date and due date as a ruled table, labels over values, rather than
+    /// `Label: value` lines.
+    boxed_header: bool,
 }
 
 const PORTUGUESE: Labels = Labels {
@@ -85,8 +90,9 @@ const PORTUGUESE: Labels = Labels {
     page: "Página 1 de 1",
     thousands: '.',
     decimal: ',',
-    day_first: true,
+    date_format: "d-m-Y",
     euro_first: false,
+    boxed_header: false,
 };
 
 const ENGLISH: Labels = Labels {
@@ -111,8 +117,150 @@ const ENGLISH: Labels = Labels {
     page: "Page 1 of 1",
     thousands: ',',
     decimal: '.',
-    day_first: false,
+    date_format: "Y-m-d",
     euro_first: true,
+    boxed_header: false,
+};
+
+const GERMAN: Labels = Labels {
+    title: "RECHNUNG",
+    copy: "Original",
+    invoice_number: "Rechnungsnummer",
+    date: "Rechnungsdatum",
+    due_date: "Fällig am",
+    tax_id: "USt-IdNr.",
+    customer_tax_id: "USt-IdNr. des Kunden",
+    currency: "Währung",
+    bill_to: "Rechnungsempfänger",
+    item_columns: ["Bezeichnung", "Menge", "Einzelpreis", "MwSt.", "Betrag"],
+    vat_summary: "Umsatzsteuer",
+    vat_columns: ["Satz", "Netto", "MwSt."],
+    net: "Nettobetrag",
+    tax: "zzgl. MwSt.",
+    total: "Gesamtbetrag (inkl. MwSt.)",
+    payment: "Zahlung per Überweisung",
+    conformity: "Die Lieferung erfolgte am Rechnungsdatum.",
+    certified: "Erstellt mit Software Nr.",
+    page: "Seite 1 von 1",
+    thousands: '.',
+    decimal: ',',
+    date_format: "d.m.Y",
+    euro_first: false,
+    boxed_header: true,
+};
+
+const FRENCH: Labels = Labels {
+    title: "FACTURE",
+    copy: "Original",
+    invoice_number: "Facture n°",
+    date: "Date de facture",
+    due_date: "Date d'échéance",
+    tax_id: "N° TVA",
+    customer_tax_id: "N° TVA du client",
+    currency: "Devise",
+    bill_to: "Facturé à",
+    item_columns: ["Désignation", "Qté", "Prix unitaire", "TVA", "Montant HT"],
+    vat_summary: "Récapitulatif TVA",
+    vat_columns: ["Taux", "Base HT", "TVA"],
+    net: "Total HT",
+    tax: "Total TVA",
+    total: "Montant TTC",
+    payment: "Paiement par virement bancaire",
+    conformity: "Les biens et/ou services ont été fournis à la date de la facture.",
+    certified: "Logiciel n°",
+    page: "Page 1 sur 1",
+    thousands: ' ',
+    decimal: ',',
+    date_format: "d/m/Y",
+    euro_first: false,
+    boxed_header: false,
+};
+
+const SPANISH: Labels = Labels {
+    title: "FACTURA",
+    copy: "Original",
+    invoice_number: "Nº de factura",
+    date: "Fecha de emisión",
+    due_date: "Fecha de vencimiento",
+    tax_id: "NIF",
+    customer_tax_id: "NIF del cliente",
+    currency: "Moneda",
+    bill_to: "Facturar a",
+    item_columns: ["Descripción", "Cant.", "Precio unitario", "IVA", "Importe"],
+    vat_summary: "Resumen de IVA",
+    vat_columns: ["Tipo", "Base imponible", "Cuota"],
+    net: "Base imponible",
+    tax: "Cuota de IVA",
+    total: "Importe total",
+    payment: "Pago por transferencia bancaria",
+    conformity: "Los bienes y/o servicios se entregaron en la fecha de la factura.",
+    certified: "Programa n.º",
+    page: "Página 1 de 1",
+    thousands: '.',
+    decimal: ',',
+    date_format: "d/m/Y",
+    euro_first: false,
+    boxed_header: false,
+};
+
+const DUTCH: Labels = Labels {
+    title: "FACTUUR",
+    copy: "Origineel",
+    invoice_number: "Factuurnummer",
+    date: "Factuurdatum",
+    due_date: "Vervaldatum",
+    tax_id: "BTW-nummer",
+    customer_tax_id: "BTW-nummer klant",
+    currency: "Valuta",
+    bill_to: "Factuuradres",
+    item_columns: ["Omschrijving", "Aantal", "Prijs per stuk", "BTW", "Bedrag"],
+    vat_summary: "BTW-overzicht",
+    vat_columns: ["Tarief", "Grondslag", "BTW"],
+    net: "Subtotaal excl. BTW",
+    tax: "BTW-bedrag",
+    total: "Totaal incl. BTW",
+    payment: "Betaling per bankoverschrijving",
+    conformity: "De goederen en/of diensten zijn geleverd op de factuurdatum.",
+    certified: "Software nr.",
+    page: "Pagina 1 van 1",
+    thousands: '.',
+    decimal: ',',
+    date_format: "d-m-Y",
+    euro_first: true,
+    boxed_header: true,
+};
+
+const ITALIAN: Labels = Labels {
+    title: "FATTURA",
+    copy: "Originale",
+    invoice_number: "Fattura n.",
+    date: "Data fattura",
+    due_date: "Scadenza",
+    tax_id: "Partita IVA",
+    customer_tax_id: "P. IVA cliente",
+    currency: "Valuta",
+    bill_to: "Destinatario",
+    item_columns: [
+        "Descrizione",
+        "Quantità",
+        "Prezzo unitario",
+        "IVA",
+        "Importo",
+    ],
+    vat_summary: "Riepilogo IVA",
+    vat_columns: ["Aliquota", "Imponibile", "Imposta"],
+    net: "Totale imponibile",
+    tax: "Totale IVA",
+    total: "Totale documento",
+    payment: "Pagamento tramite bonifico bancario",
+    conformity: "I beni e/o servizi sono stati forniti alla data del documento.",
+    certified: "Software n.",
+    page: "Pagina 1 di 1",
+    thousands: '.',
+    decimal: ',',
+    date_format: "d/m/Y",
+    euro_first: false,
+    boxed_header: false,
 };
 
 impl Labels {
@@ -120,6 +268,11 @@ impl Labels {
         match language {
             Language::Portuguese => &PORTUGUESE,
             Language::English => &ENGLISH,
+            Language::German => &GERMAN,
+            Language::French => &FRENCH,
+            Language::Spanish => &SPANISH,
+            Language::Dutch => &DUTCH,
+            Language::Italian => &ITALIAN,
         }
     }
 
@@ -149,13 +302,18 @@ impl Labels {
         }
     }
 
-    /// ISO "2024-12-31" → "31-12-2024" or unchanged.
+    /// ISO "2024-12-31" → "31-12-2024", "31.12.2024", ... as `date_format` says.
     fn date(&self, iso: &str) -> String {
-        let parts: Vec<&str> = iso.split('-').collect();
-        match parts.as_slice() {
-            [year, month, day] if self.day_first => format!("{day}-{month}-{year}"),
-            _ => iso.to_string(),
-        }
+        let [year, month, day] = iso.splitn(3, '-').collect::<Vec<_>>()[..] else {
+            return iso.to_string();
+        };
+        let parts = self.date_format.chars().map(|c| match c {
+            'd' => day.to_string(),
+            'm' => month.to_string(),
+            'Y' => year.to_string(),
+            other => other.to_string(),
+        });
+        parts.collect()
     }
 }
 
@@ -403,14 +561,22 @@ fn parties(canvas: &mut Canvas, labels: &Labels, invoice: &InvoiceTruth) {
 
     canvas.text_right(Font::Bold, 18.0, RIGHT, 62.0, labels.title);
     canvas.text_right(Font::Regular, 8.0, RIGHT, 75.0, labels.copy);
-    let header = [
+    let mut header = vec![
         (labels.invoice_number, invoice.invoice_number.clone()),
         (labels.date, labels.date(&invoice.invoice_date)),
         (labels.due_date, labels.date(&invoice.due_date)),
-        ("ATCUD", invoice.atcud.clone()),
-        (labels.currency, invoice.currency.clone()),
     ];
+    if labels.boxed_header {
+        let (names, values): (Vec<&str>, Vec<String>) = header.drain(..).unzip();
+        canvas.table(&HEADER_EDGES, 88.0, &names, &[values]);
+    }
+    if invoice.language.has_fiscal_qr() {
+        header.push(("ATCUD", invoice.atcud.clone()));
+    }
+    header.push((labels.currency, invoice.currency.clone()));
+    let first = if labels.boxed_header { 3 } else { 0 };
     for (i, (label, value)) in header.iter().enumerate() {
+        let i = i + first;
         canvas.text(
             Font::Regular,
             9.0,
@@ -503,8 +669,14 @@ fn totals(canvas: &mut Canvas, labels: &Labels, invoice: &InvoiceTruth, top: f32
 fn footer(canvas: &mut Canvas, labels: &Labels, invoice: &InvoiceTruth) {
     // The payload is a few hundred bytes at most, far below a QR code's capacity; were it
     // ever too long the invoice would still be useful without its code.
-    if let Ok(code) = QrCode::with_error_correction_level(invoice.qr_payload.as_bytes(), EcLevel::M)
-    {
+    let fiscal = invoice
+        .language
+        .has_fiscal_qr()
+        .then_some(&invoice.qr_payload);
+    let code = fiscal.and_then(|payload| {
+        QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).ok()
+    });
+    if let Some(code) = code {
         let quiet = QUIET_MODULES * QR_SIDE / code.width() as f32;
         canvas.qr(&code, LEFT + quiet, QR_BOTTOM);
         let atcud = format!("ATCUD: {}", invoice.atcud);
@@ -528,8 +700,10 @@ fn footer(canvas: &mut Canvas, labels: &Labels, invoice: &InvoiceTruth) {
     );
 
     canvas.text(Font::Regular, 7.0, LEFT, 800.0, labels.conformity);
-    let certified = format!("{} {}/AT", labels.certified, invoice.certificate());
-    canvas.text(Font::Regular, 7.0, LEFT, 811.0, &certified);
+    if invoice.language.has_fiscal_qr() {
+        let certified = format!("{} {}/AT", labels.certified, invoice.certificate());
+        canvas.text(Font::Regular, 7.0, LEFT, 811.0, &certified);
+    }
     canvas.text_right(Font::Regular, 7.0, RIGHT, 811.0, labels.page);
 }
 

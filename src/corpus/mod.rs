@@ -15,7 +15,7 @@ mod scan;
 
 pub use einvoice::{cii_xml, einvoice_pdf};
 pub use hostile::{bomb_png, huge_image_pdf, many_page_pdf, operator_flood_pdf};
-pub use invoice::invoices;
+pub use invoice::{invoice_in, invoices};
 pub use layout::{german_receipt_pdf, invoice_pdf, ruled_text_table_pdf, till_receipt_pdf};
 pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png, small_qr_capture, SmallQr};
 
@@ -23,6 +23,29 @@ pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png, small_qr_capture,
 pub enum Language {
     Portuguese,
     English,
+    German,
+    French,
+    Spanish,
+    Dutch,
+    Italian,
+}
+
+impl Language {
+    pub const ALL: [Language; 7] = [
+        Language::Portuguese,
+        Language::English,
+        Language::German,
+        Language::French,
+        Language::Spanish,
+        Language::Dutch,
+        Language::Italian,
+    ];
+
+    /// Portuguese invoices carry the tax authority's QR code and ATCUD, and so do the English
+    /// ones (a Portuguese issuer's English copy); the others are read from the page alone.
+    pub fn has_fiscal_qr(self) -> bool {
+        matches!(self, Language::Portuguese | Language::English)
+    }
 }
 
 /// What an invoice says, exactly; the documents are rendered from this and nothing else.

@@ -3,7 +3,7 @@
 //! overridden by the Portuguese fiscal QR code where it states them (`qrfields`), and checked
 //! against themselves (net + tax must make the total).
 
-use super::{fields, normalize, parties, qrfields};
+use super::{fields, keyvalues, normalize, parties, qrfields};
 use crate::domain::text::{PageText, Rect, Word};
 use crate::domain::understanding::{Field, QrCode, Table};
 
@@ -165,12 +165,9 @@ fn from_key_values(
 // ---------------------------------------------------------------------------------------------
 // VAT breakdown
 
-/// Word stems naming a taxable base and a VAT amount, in folded labels and column headers.
-const BASE_WORDS: &str = "base incid tribut net";
-const VAT_WORDS: &str = "iva vat tax imposto valor amount";
-
-fn mentions(folded: &str, stems: &str) -> bool {
-    stems.split_whitespace().any(|stem| folded.contains(stem))
+/// Whether a folded label or column header contains one of the lexicons' `stems`.
+fn mentions(folded: &str, stems: &[String]) -> bool {
+    stems.iter().any(|stem| folded.contains(stem.as_str()))
 }
 
 /// Per rate, the taxable base and the VAT: from a VAT table, else from key-values labelled
@@ -181,12 +178,13 @@ fn vat_breakdown(tables: &[Table], kvs: &[Field]) -> Vec<Field> {
         .map(vat_table)
         .find(|fields| !fields.is_empty());
     from_table.unwrap_or_else(|| {
+        let lexicons = keyvalues::lexicons();
         let mut out: Vec<Field> = Vec::new();
         for f in kvs {
             let label = normalize::fold(&f.category);
-            let kind = if mentions(&label, BASE_WORDS) {
+            let kind = if mentions(&label, &lexicons.vat_base) {
                 "VatBase"
-            } else if mentions(&label, VAT_WORDS) {
+            } else if mentions(&label, &lexicons.vat_amount) {
                 "VatAmount"
             } else {
                 continue;
@@ -222,19 +220,20 @@ fn vat_table(table: &Table) -> Vec<Field> {
             .find(|c| c.column == col)
             .map_or_else(String::new, |c| c.content.clone())
     };
-    let column = |words: &str, taken: &[u32]| {
+    let column = |words: &[String], taken: &[u32]| {
         let found = header
             .iter()
             .find(|(col, h)| !taken.contains(col) && mentions(h, words));
         found.map(|(col, _)| *col)
     };
-    let Some(rate_col) = column("taxa rate %", &[]) else {
+    let lexicons = keyvalues::lexicons();
+    let Some(rate_col) = column(&lexicons.vat_rate, &[]) else {
         return Vec::new();
     };
-    let Some(base_col) = column(BASE_WORDS, &[rate_col]) else {
+    let Some(base_col) = column(&lexicons.vat_base, &[rate_col]) else {
         return Vec::new();
     };
-    let Some(vat_col) = column(VAT_WORDS, &[rate_col, base_col]) else {
+    let Some(vat_col) = column(&lexicons.vat_amount, &[rate_col, base_col]) else {
         return Vec::new();
     };
 

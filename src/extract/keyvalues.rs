@@ -108,6 +108,10 @@ pub(super) struct Lexicons {
     pub(super) party_addresses: Vec<String>,
     /// Words that stand before a person's name ("Herrn", "Mme"), as keys.
     pub(super) salutations: Vec<String>,
+    /// Stems naming a VAT summary's rate, base and amount columns, folded.
+    pub(super) vat_rate: Vec<String>,
+    pub(super) vat_base: Vec<String>,
+    pub(super) vat_amount: Vec<String>,
 }
 
 impl Lexicons {
@@ -115,6 +119,17 @@ impl Lexicons {
     pub(super) fn labels(&self) -> impl Iterator<Item = (&str, Candidate)> {
         self.labels.iter().map(|(key, c)| (key.as_str(), *c))
     }
+}
+
+fn vat_stems(parsed: &[super::lexicon::Lexicon], column: &str) -> Vec<String> {
+    let stems = parsed
+        .iter()
+        .flat_map(|l| l.vat_columns.get(column))
+        .flatten();
+    let mut folded: Vec<String> = stems.map(|s| normalize::fold(s)).collect();
+    folded.sort();
+    folded.dedup();
+    folded
 }
 
 pub(super) fn lexicons() -> &'static Lexicons {
@@ -174,6 +189,9 @@ pub(super) fn lexicons() -> &'static Lexicons {
                     .flatten(),
             ),
             salutations: keys(&mut parsed.iter().flat_map(|l| &l.salutations)),
+            vat_rate: vat_stems(parsed, "Rate"),
+            vat_base: vat_stems(parsed, "Base"),
+            vat_amount: vat_stems(parsed, "Amount"),
         }
     })
 }

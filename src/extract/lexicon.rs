@@ -41,6 +41,11 @@ pub(super) struct Lexicon {
     /// Words that stand before a person's name in an address ("Herrn", "Mme").
     #[serde(default)]
     pub(super) salutations: Vec<String>,
+    /// Word stems of a VAT summary's column headers and labels, folded: `Rate` ("taxa", "%"),
+    /// `Base` ("incid", "netto") and `Amount` ("iva", "mwst"). A header mentions a column
+    /// when it contains one.
+    #[serde(default)]
+    pub(super) vat_columns: BTreeMap<String, Vec<String>>,
     /// Month names, January first.
     #[serde(default)]
     pub(super) months: Vec<Vec<String>>,

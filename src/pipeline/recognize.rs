@@ -667,3 +667,46 @@ mod qr_accuracy {
         println!("QR-held fields right: {right}/{total}; QR codes unread: {unread}/12");
     }
 }
+
+#[cfg(test)]
+mod languages {
+    use super::*;
+    use crate::corpus::{self, Language};
+
+    /// Every field of a born-digital invoice in each corpus language, read from the page (the
+    /// languages without a fiscal QR code have nothing else to go by).
+    #[test]
+    fn invoices_in_every_language_are_read_from_the_page() {
+        corpus::init_pdfium();
+        let options = Options {
+            languages: "eng".into(),
+            invoice_fields: true,
+            receipt_fields: false,
+            embedded_invoice: true,
+        };
+        let mut misses = Vec::new();
+        let seeds = 0..4u64;
+        let all = Language::ALL
+            .into_iter()
+            .flat_map(|l| seeds.clone().map(move |s| (l, s)));
+        for (language, seed) in all {
+            let truth = corpus::invoice_in(language, seed);
+            let read = recognize(&corpus::invoice_pdf(&truth), &options).unwrap();
+            let understanding = &read.understanding;
+            for (name, value) in truth.expected_fields() {
+                let found = understanding
+                    .invoice
+                    .iter()
+                    .chain(&understanding.key_values)
+                    .find(|f| f.category_normalized == name);
+                if found.is_none_or(|f| f.content_normalized != value) {
+                    let got = found.map(|f| f.content_normalized.as_str());
+                    misses.push(format!(
+                        "{language:?} #{seed} {name}: {value} read as {got:?}"
+                    ));
+                }
+            }
+        }
+        assert!(misses.is_empty(), "{misses:#?}");
+    }
+}

@@ -672,3 +672,28 @@ async fn auto_languages_read_a_german_scan_in_german() {
         "{found:?}"
     );
 }
+
+/// Invoices in German (a boxed header table, dates with dots, a total label with extra words),
+/// French, Spanish, Dutch and Italian carry no fiscal QR code: every field, the parties and
+/// the VAT breakdown included, comes from reading the page in its language.
+#[tokio::test]
+async fn invoices_in_each_language_are_read_from_the_page() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesUniversal").await;
+    let languages = Language::ALL.into_iter().filter(|l| !l.has_fiscal_qr());
+    for (seed, language) in languages.enumerate() {
+        let truth = corpus::invoice_in(language, seed as u64);
+        let pdf = corpus::invoice_pdf(&truth);
+        let export = process(&server, workspace_id, "invoice.pdf", pdf).await;
+        assert!(entities(&export, "qrCode").next().is_none());
+        let fields = invoice_fields(&export);
+        for (name, value) in truth.expected_fields() {
+            let found = fields.get(name).map(String::as_str);
+            assert_eq!(
+                found,
+                Some(value.as_str()),
+                "{language:?} {name} in {fields:?}"
+            );
+        }
+    }
+}
