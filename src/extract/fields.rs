@@ -34,6 +34,9 @@ const HEADER: f64 = 0.8;
 const AMOUNT_DUE: f64 = 0.9;
 /// What a tax derived from net and gross adds to their evidence.
 const DERIVED: f64 = 0.5;
+/// What a net the line items add up to adds (half of net + tax = gross: items may leave out
+/// shipping or discounts).
+const ITEMS_ADD_UP: f64 = 0.75;
 /// A label that does not open its line or column.
 const MID_LINE: f64 = 0.6;
 /// An amount read with a look-alike letter for a digit.
@@ -540,8 +543,13 @@ pub(super) fn amounts<'a>(candidates: &'a [Candidate], category: &str) -> Vec<&'
 }
 
 /// Net, tax and gross chosen together: the triple with the most evidence, where net + tax =
-/// gross to the cent counts as strong evidence for all three.
-pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
+/// gross to the cent counts as strong evidence for all three, and a net that is what the line
+/// items add up to (`items_total`; the gross, where no net is printed) counts too.
+pub(super) fn totals(
+    candidates: &[Candidate],
+    names: [&str; 3],
+    items_total: Option<i128>,
+) -> Vec<Field> {
     let amounts = |category| -> Vec<&Candidate> {
         let mut of = amounts(candidates, category);
         of.truncate(8);
@@ -580,11 +588,14 @@ pub(super) fn totals(candidates: &[Candidate], names: [&str; 3]) -> Vec<Field> {
                     || matches!((value(t), value(n).or(value(g))), (Some(t), Some(b)) if t.abs() > b.abs());
                 // Line and section totals are labelled "Total" too; the invoice's is the largest.
                 let largest = value(g).is_some() && value(g) == largest_gross;
+                let items_add_up = items_total.is_some()
+                    && (value(n) == items_total || n.is_none() && value(g) == items_total);
                 let score = evidence(n)
                     + evidence(t)
                     + evidence(g)
                     + if adds_up { 1.5 } else { 0.0 }
                     + if largest { 0.1 } else { 0.0 }
+                    + if items_add_up { ITEMS_ADD_UP } else { 0.0 }
                     - if impossible { 2.0 } else { 0.0 };
                 if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
                     best = Some((score, [n, t, g], adds_up));
@@ -855,6 +866,23 @@ mod tests {
             "Amount Due 73,00",
         ]));
         assert!(has(&found, "GrossTotal", "123.00"), "{found:?}");
+    }
+
+    #[test]
+    fn the_net_is_what_the_line_items_add_up_to() {
+        let pages = [page(&[
+            "Subtotal 200,00",
+            "Net amount 180,00",
+            "Total 240,00",
+        ])];
+        let kvs = keyvalues::extract(&pages);
+        let candidates = super::candidates(&pages, &kvs);
+        let names = ["NetTotal", "TaxTotal", "GrossTotal"];
+        for (items, net) in [(20_000, "200.00"), (18_000, "180.00")] {
+            let chosen = super::totals(&candidates, names, Some(items));
+            let found = chosen.iter().find(|f| f.category_normalized == "NetTotal");
+            assert_eq!(found.map(|f| f.content_normalized.as_str()), Some(net));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! overridden by the Portuguese fiscal QR code where it states them (`qrfields`), and checked
 //! against themselves (net + tax must make the total).
 
-use super::{fields, keyvalues, normalize, parties, qrfields};
+use super::{fields, keyvalues, line_items, normalize, parties, qrfields};
 use crate::domain::text::{PageText, Rect, Word};
 use crate::domain::understanding::{Field, QrCode, Table};
 
@@ -38,7 +38,8 @@ pub fn extract(
     qr_codes: &[QrCode],
 ) -> Vec<Field> {
     let candidates = fields::candidates(pages, key_values);
-    let mut fields = from_key_values(pages, key_values, &candidates);
+    let items_total = line_items::amounts_total(tables);
+    let mut fields = from_key_values(pages, key_values, &candidates, items_total);
     fields.extend(vat_breakdown(tables, key_values));
     let currency = fields::best_of(&candidates, "Currency", "Currency")
         .or_else(|| currency(pages, key_values, &fields));
@@ -90,6 +91,7 @@ fn from_key_values(
     pages: &[PageText],
     kvs: &[Field],
     candidates: &[fields::Candidate],
+    items_total: Option<i128>,
 ) -> Vec<Field> {
     let of = |category: &'static str| {
         kvs.iter()
@@ -158,6 +160,7 @@ fn from_key_values(
     out.extend(fields::totals(
         candidates,
         ["NetTotal", "TaxTotal", "GrossTotal"],
+        items_total,
     ));
     out
 }

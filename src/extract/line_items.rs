@@ -1,10 +1,11 @@
 //! Line items: the tables whose header names item columns (description, quantity, unit price,
 //! VAT rate, amount) in a lexicon language, with those columns named, so a client reads the
-//! items of any layout the same way.
+//! items of any layout the same way; what the items add up to is evidence for the net total.
 
 use std::sync::OnceLock;
 
 use super::keyvalues::label_key;
+use super::normalize;
 use crate::domain::understanding::{LineItems, Table};
 
 /// Column headers as label keys, with the column they name; longest first, so "Preço unit."
@@ -61,6 +62,23 @@ pub fn extract(tables: &[Table]) -> Vec<LineItems> {
         .collect()
 }
 
+/// What the items of the item tables among `tables` add up to: the sum of their `Amount`
+/// column, None when no item table has one that reads as amounts.
+pub fn amounts_total(tables: &[Table]) -> Option<i128> {
+    let mut total = None;
+    for items in extract(tables) {
+        let Some(&(column, _)) = items.columns.iter().find(|(_, name)| name == "Amount") else {
+            continue;
+        };
+        let cells = items.table.cells.iter();
+        let amounts = cells.filter(|c| c.row > 0 && c.column == column);
+        for cents in amounts.filter_map(|c| normalize::amount_cents(&c.content)) {
+            total = Some(total.unwrap_or(0) + cents);
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +131,27 @@ mod tests {
             cells: cells.collect(),
             confidence: 1.0,
         }
+    }
+
+    #[test]
+    fn the_items_add_up_their_amount_column() {
+        let mut items = table(&["Description", "Qty", "Amount"]);
+        let rect = items.bbox;
+        for (row, amounts) in [(1, ["Pens", "2", "2,46"]), (2, ["Paper", "1", "1.000,04"])] {
+            for (column, text) in amounts.iter().enumerate() {
+                items.cells.push(TableCell {
+                    row,
+                    column: column as u32,
+                    content: text.to_string(),
+                    content_normalized: text.to_string(),
+                    bbox: rect,
+                    confidence: 1.0,
+                });
+            }
+        }
+        assert_eq!(amounts_total(&[items]), Some(100_250));
+        let summary = table(&["Art", "%", "Basisbetrag", "Steuer", "Betrag"]);
+        assert_eq!(amounts_total(&[summary]), None);
     }
 
     #[test]

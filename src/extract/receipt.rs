@@ -43,7 +43,7 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
     let date = fields::issue_date(&candidates, "InvoiceDate", "TransactionDate");
     out.extend(date.as_ref().and_then(|d| time(pages, d)));
     out.extend(date);
-    let mut totals = fields::totals(&candidates, ["Subtotal", "TaxTotal", "Total"]);
+    let mut totals = fields::totals(&candidates, ["Subtotal", "TaxTotal", "Total"], None);
     settle(&mut totals, &candidates);
     rounded_total(&mut totals, &candidates);
     // Nothing was sold for nothing: a zero total is a misread line ("TOTAL SAVING 0.00").
