@@ -212,6 +212,15 @@ pub fn invoices(count: usize, seed: u64) -> Vec<InvoiceTruth> {
         .collect()
 }
 
+impl InvoiceTruth {
+    /// Whether its printed dates tell day from month: a day above 12 in one of them. Month-first
+    /// dates that are not cannot be told from day-first ones.
+    pub fn dates_are_unambiguous(&self) -> bool {
+        let day_above_12 = |iso: &str| iso.get(8..).and_then(|d| d.parse::<u32>().ok()) > Some(12);
+        day_above_12(&self.invoice_date) || day_above_12(&self.due_date)
+    }
+}
+
 /// One invoice in `language`, from `seed`.
 pub fn invoice_in(language: Language, seed: u64) -> InvoiceTruth {
     generate(&mut Rng::new(seed), language)

@@ -122,6 +122,33 @@ const ENGLISH: Labels = Labels {
     boxed_header: false,
 };
 
+const AMERICAN_ENGLISH: Labels = Labels {
+    title: "INVOICE",
+    copy: "Original",
+    invoice_number: "Invoice #",
+    date: "Invoice Date",
+    due_date: "Payment Due",
+    tax_id: "Tax ID",
+    customer_tax_id: "Customer Tax ID",
+    currency: "Currency",
+    bill_to: "Bill To:",
+    item_columns: ["Item Description", "Qty", "Rate", "Tax", "Amount"],
+    vat_summary: "Tax summary",
+    vat_columns: ["Rate", "Taxable", "Tax"],
+    net: "Subtotal",
+    tax: "Sales Tax",
+    total: "Total Due",
+    payment: "Payment by wire transfer",
+    conformity: "Thank you for your business.",
+    certified: "Software no.",
+    page: "Page 1 of 1",
+    thousands: ',',
+    decimal: '.',
+    date_format: "m/d/Y",
+    euro_first: true,
+    boxed_header: false,
+};
+
 const GERMAN: Labels = Labels {
     title: "RECHNUNG",
     copy: "Original",
@@ -268,6 +295,7 @@ impl Labels {
         match language {
             Language::Portuguese => &PORTUGUESE,
             Language::English => &ENGLISH,
+            Language::AmericanEnglish => &AMERICAN_ENGLISH,
             Language::German => &GERMAN,
             Language::French => &FRENCH,
             Language::Spanish => &SPANISH,

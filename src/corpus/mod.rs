@@ -23,6 +23,8 @@ pub use scan::{image_pdf, multipage_tiff, scan_jpeg, scan_png, small_qr_capture,
 pub enum Language {
     Portuguese,
     English,
+    /// American English: dates month first, no VAT but a sales tax.
+    AmericanEnglish,
     German,
     French,
     Spanish,
@@ -31,9 +33,10 @@ pub enum Language {
 }
 
 impl Language {
-    pub const ALL: [Language; 7] = [
+    pub const ALL: [Language; 8] = [
         Language::Portuguese,
         Language::English,
+        Language::AmericanEnglish,
         Language::German,
         Language::French,
         Language::Spanish,
