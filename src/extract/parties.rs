@@ -5,7 +5,9 @@
 //! phones) are passed over. The address ends at the line with the postcode, and the country's
 //! name after it.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use super::keyvalues::{self, Tok};
 use super::normalize;
@@ -26,8 +28,10 @@ const ADDRESS_LINES: usize = 4;
 /// supplier without one is the letterhead's.
 pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
     let mut out = Vec::new();
-    let tokens =
-        |page: &PageText| -> Vec<Vec<Tok>> { page.lines.iter().map(keyvalues::tokens).collect() };
+    let tokenized: Vec<Vec<Vec<Tok>>> = pages
+        .iter()
+        .map(|page| page.lines.iter().map(keyvalues::tokens).collect())
+        .collect();
     let others = |page: &PageText| -> Vec<&Field> {
         let on_page = key_values
             .iter()
@@ -35,10 +39,9 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
         on_page.collect()
     };
     for role in ROLES {
-        let found = pages.iter().find_map(|page| {
-            let lines = tokens(page);
-            let (li, head, inline) = heading(&lines, role.0)?;
-            let block = block(&lines, li, &head, inline);
+        let found = pages.iter().zip(&tokenized).find_map(|(page, lines)| {
+            let (li, head, inline) = heading(lines, role.0)?;
+            let block = block(lines, li, &head, inline);
             let label = keyvalues::join(&head)
                 .trim_end_matches(':')
                 .trim()
@@ -53,10 +56,9 @@ pub fn extract(pages: &[PageText], key_values: &[Field]) -> Vec<Field> {
             )
         });
         let letterhead = || {
-            let page = pages.first()?;
-            let lines = tokens(page);
-            let (li, name) = letterhead(page, &lines)?;
-            let block = block(&lines, li, &name, name.clone());
+            let (page, lines) = (pages.first()?, tokenized.first()?);
+            let (li, name) = letterhead(page, lines)?;
+            let block = block(lines, li, &name, name.clone());
             party(
                 page.page_number,
                 "",
@@ -157,8 +159,19 @@ fn usual_height(lines: &[Vec<Tok>]) -> f64 {
     heights.get(heights.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// Whether `words` (a colon after them aside) are one of the lexicons' labels of `role`.
 fn names_role(words: &[Tok], role: &str) -> bool {
-    keyvalues::known(words).iter().any(|c| c.0 == role)
+    static ROLE_LABELS: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    let labels = ROLE_LABELS.get_or_init(|| {
+        let labels = keyvalues::lexicons().labels();
+        let of_roles = labels.filter(|(_, (category, _))| ROLES.iter().any(|(r, _)| r == category));
+        of_roles
+            .map(|(key, (category, _))| (key.to_string(), category))
+            .collect()
+    });
+    let text = keyvalues::join(words);
+    let key = keyvalues::label_key(text.trim_end_matches(':'));
+    labels.get(&key) == Some(&role)
 }
 
 /// The heading's line with the inline value, then the parts of the lines below it that stand
