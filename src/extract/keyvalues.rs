@@ -438,10 +438,27 @@ pub(super) fn known(words: &[Tok]) -> Vec<Candidate> {
             direct.push(*candidate);
         }
     }
+    if !direct.is_empty() {
+        return direct;
+    }
+    // "Verkäufer-IBAN": the parts of a compound are words too.
+    let parts: Vec<Tok> = words
+        .iter()
+        .flat_map(|t| {
+            let parts = t.text.split('-').filter(|p| !p.is_empty());
+            parts.map(|p| Tok {
+                text: p.to_string(),
+                ..t.clone()
+            })
+        })
+        .collect();
+    if parts.len() > words.len() {
+        return known(&parts);
+    }
     let Some((last, rest)) = words.split_last() else {
         return direct;
     };
-    if !direct.is_empty() || rest.is_empty() {
+    if rest.is_empty() {
         return direct;
     }
     // "Total (EUR)": a trailing currency gives the unit, not the meaning.
@@ -450,7 +467,7 @@ pub(super) fn known(words: &[Tok]) -> Vec<Candidate> {
     if is_currency {
         return known(rest);
     }
-    // "NIF do cliente", "Supplier VAT No.": a tax id label naming whose it is.
+    // "NIF do cliente", "Supplier VAT No.": a tax id (or bank account) label naming whose it is.
     let lexicons = lexicons();
     let is_word = |tok: &Tok, keys: &[String]| keys.contains(&label_key(&tok.text));
     let role = lexicons
@@ -468,11 +485,19 @@ pub(super) fn known(words: &[Tok]) -> Vec<Candidate> {
         })
         .cloned()
         .collect();
-    let is_tax_id = !plain.is_empty() && known(&plain).iter().any(|c| c.1 == Kind::TaxId);
-    if is_tax_id {
+    let meant = if plain.is_empty() {
+        Vec::new()
+    } else {
+        known(&plain)
+    };
+    if meant.iter().any(|c| c.1 == Kind::TaxId) {
         vec![(category, Kind::TaxId)]
     } else {
-        Vec::new()
+        // "Supplier IBAN": whose account it is does not change what it is.
+        let accounts = meant
+            .into_iter()
+            .filter(|c| matches!(c.1, Kind::Iban | Kind::Bic));
+        accounts.collect()
     }
 }
 
@@ -979,6 +1004,7 @@ pub(crate) mod tests {
             "Rechnungsnummer: 2024-117",
             "Rechnungsdatum: 05.03.2024",
             "Käufer USt-IdNr.: DE136695976",
+            "Verkäufer-IBAN: DE02 1203 0000 0000 2020 51",
             "Nettobetrag: 1.000,00",
             "MwSt.: 190,00",
             "Gesamtbetrag: 1.190,00",
@@ -989,6 +1015,7 @@ pub(crate) mod tests {
                 ("InvoiceNumber", "2024-117"),
                 ("InvoiceDate", "2024-03-05"),
                 ("CustomerTaxId", "DE136695976"),
+                ("Iban", "DE02120300000000202051"),
                 ("NetTotal", "1000.00"),
                 ("TaxTotal", "190.00"),
                 ("Total", "1190.00"),
