@@ -312,7 +312,7 @@ fn party(
             None => {}
             Some(_) if ended => {
                 // The country after the postcode's line ("Deutschland").
-                if is_country(&words) {
+                if is_region(&words) {
                     address.push(words);
                 }
                 break;
@@ -368,9 +368,15 @@ fn is_name(words: &[Tok]) -> bool {
 /// digits before the city ("1010 Wien", "1234 AB Amsterdam"; "Rua X, 1120" is a house number);
 /// a Portuguese or Polish one with its dash ("1000-001", "00-950"); or a British one
 /// ("SW1B 3BN").
-fn has_postcode(words: &[Tok]) -> bool {
+pub(super) fn has_postcode(words: &[Tok]) -> bool {
     let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     let continental = words.iter().enumerate().any(|(i, t)| {
+        // A comma parts a house number from its street ("LOT 33198, BATU 4"), not a postcode
+        // from its city.
+        let last = i + 1 == words.len();
+        if t.text.ends_with(',') && !last {
+            return false;
+        }
         let text = t.text.trim_end_matches(',');
         let code = match text.split_once('-') {
             Some((country, code)) if country.chars().all(|c| c.is_ascii_uppercase()) => code,
@@ -401,12 +407,14 @@ fn has_postcode(words: &[Tok]) -> bool {
     continental || british
 }
 
-/// One or two words of letters ("Deutschland", "United Kingdom").
-fn is_country(words: &[Tok]) -> bool {
-    (1..=2).contains(&words.len())
-        && words
-            .iter()
-            .all(|t| t.text.chars().all(char::is_alphabetic) && t.text.chars().count() >= 4)
+/// A state or a country after the postcode's line: one to three words of letters
+/// ("Deutschland", "SELANGOR DARUL EHSAN.").
+pub(super) fn is_region(words: &[Tok]) -> bool {
+    (1..=3).contains(&words.len())
+        && words.iter().all(|t| {
+            let word = t.text.trim_end_matches(['.', ',']);
+            word.chars().count() >= 2 && word.chars().all(char::is_alphabetic)
+        })
 }
 
 fn bounds(words: &[Tok]) -> Option<Rect> {
@@ -597,7 +605,13 @@ mod tests {
         ] {
             assert!(has_postcode(&words(line)), "{line}");
         }
-        for line in ["Musterstraße 42", "Rua de Santa Catarina, 1120", "Unit 5"] {
+        for line in [
+            "Musterstraße 42",
+            "Rua de Santa Catarina, 1120",
+            "Unit 5",
+            "LOT P.T. 33198, BATU 4",
+            "LOT P.T. 2811, JALAN ANGSA,",
+        ] {
             assert!(!has_postcode(&words(line)), "{line}");
         }
     }

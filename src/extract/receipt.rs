@@ -6,6 +6,7 @@
 use super::fields::{self, Candidate};
 use super::keyvalues;
 use super::normalize;
+use super::parties;
 use crate::domain::text::{Line, PageText, Word};
 use crate::domain::understanding::Field;
 
@@ -357,12 +358,7 @@ fn merchant(page: &PageText, key_values: &[Field]) -> Vec<Field> {
     let mut out: Vec<Field> = field(page, &[name], "MerchantName", trimmed)
         .into_iter()
         .collect();
-    let address: Vec<&Line> = lines
-        .take(ADDRESS_LINES)
-        .take_while(|l| {
-            !labelled(l, key_values, page) && l.text().chars().any(char::is_alphanumeric)
-        })
-        .collect();
+    let address = merchant_address(lines, key_values, page);
     if !address.is_empty() {
         let joined = address
             .iter()
@@ -372,6 +368,45 @@ fn merchant(page: &PageText, key_values: &[Field]) -> Vec<Field> {
         out.extend(field(page, &address, "MerchantAddress", joined));
     }
     out
+}
+
+/// The lines after the merchant's name that make its address: past a registration number in
+/// parentheses ("(CO.REG :860671-D)"), up to the line with the postcode and a state or country
+/// after it ("SELANGOR"); without a postcode, up to [`ADDRESS_LINES`] lines. A labelled line
+/// (phone, tax id, date) ends it either way.
+fn merchant_address<'a>(
+    lines: impl Iterator<Item = &'a Line>,
+    key_values: &[Field],
+    page: &PageText,
+) -> Vec<&'a Line> {
+    let mut address: Vec<&Line> = Vec::new();
+    let mut ended = false;
+    for line in lines {
+        let text = line.text();
+        let registration = text.starts_with('(') && text.ends_with(')');
+        if address.is_empty() && registration {
+            continue;
+        }
+        if labelled(line, key_values, page) || !text.chars().any(char::is_alphanumeric) {
+            break;
+        }
+        let tokens = keyvalues::tokens(line);
+        if ended {
+            if parties::is_region(&tokens) {
+                address.push(line);
+            }
+            break;
+        }
+        ended = parties::has_postcode(&tokens);
+        address.push(line);
+        if address.len() == 2 * ADDRESS_LINES {
+            break;
+        }
+    }
+    if !ended {
+        address.truncate(ADDRESS_LINES);
+    }
+    address
 }
 
 /// The line a field's value stands on.
@@ -613,6 +648,27 @@ mod tests {
                 .find(|f| f.category_normalized == "TransactionDate");
             assert_eq!(date.map(|f| f.content_normalized.as_str()), Some(want));
         }
+    }
+
+    #[test]
+    fn the_merchant_address_ends_at_its_postcode_and_state() {
+        let pages = [page(&[
+            "MR. D.I.Y. (M) SDN BHD",
+            "(CO.REG :860671-D)",
+            "LOT 1851-A & 1851-B, JALAN KPB 6,",
+            "KAWASAN PERINDUSTRIAN BALAKONG,",
+            "43300 SERI KEMBANGAN,",
+            "SELANGOR",
+            "SOUVENIR SHOP",
+        ])];
+        let found = extract(&pages, &keyvalues::extract(&pages));
+        let address = found
+            .iter()
+            .find(|f| f.category_normalized == "MerchantAddress");
+        assert_eq!(
+            address.map(|f| f.content_normalized.as_str()),
+            Some("LOT 1851-A & 1851-B, JALAN KPB 6, KAWASAN PERINDUSTRIAN BALAKONG, 43300 SERI KEMBANGAN, SELANGOR")
+        );
     }
 
     #[test]
