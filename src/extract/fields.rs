@@ -476,7 +476,7 @@ fn title_number(
                     &line[value],
                     "InvoiceDate",
                     iso,
-                    TITLE_DATE,
+                    TITLE_DATE * evidence,
                 ),
             ));
         }
@@ -782,6 +782,22 @@ mod tests {
                 ("GrossTotal", "215.07"),
             ],
         );
+    }
+
+    #[test]
+    fn an_order_referred_to_in_a_sentence_gives_neither_number_nor_date() {
+        let lines = vec![
+            line_at(
+                40.0,
+                40.0,
+                "Rechnung gemäß Bestellung Nr. 2018-471331 vom 01.03.2018.",
+                0.95,
+            ),
+            line_at(40.0, 60.0, "Handelsrechnung Nr. 471102 vom 05.06.2018", 0.8),
+        ];
+        let found = invoice_fields(page_of(1, lines));
+        assert!(has(&found, "InvoiceNumber", "471102"), "{found:?}");
+        assert!(has(&found, "InvoiceDate", "2018-06-05"), "{found:?}");
     }
 
     #[test]
