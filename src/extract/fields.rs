@@ -361,26 +361,23 @@ fn loose_line(page: &PageText, line: &[Tok], above: &[Vec<Tok>], out: &mut Vec<C
             j += 1;
             continue;
         }
-        match keyvalues::shape_prefix(Kind::Date, &line[j..]) {
-            Some((n, iso)) if has_digit(&line[j].text) => {
-                let value = &line[j..j + n];
-                out.push(match column_header(above, value, Kind::Date) {
-                    Some((label, category, quality)) => {
-                        candidate(page, &label, value, category, iso, HEADER * quality)
-                    }
-                    None => candidate(page, &[], value, "Date", iso, UNLABELLED_DATE),
-                });
-                j += n;
+        let printed = keyvalues::shape_prefix(Kind::Date, &line[j..])
+            .filter(|_| has_digit(&line[j].text))
+            .map(|(n, iso)| (n, iso, 1.0));
+        let read = printed
+            .or_else(|| look_alike(Kind::Date, &line[j].text).map(|iso| (1, iso, LOOK_ALIKE)));
+        let Some((n, iso, sure)) = read else {
+            j += 1;
+            continue;
+        };
+        let value = &line[j..j + n];
+        out.push(match column_header(above, value, Kind::Date) {
+            Some((label, category, quality)) => {
+                candidate(page, &label, value, category, iso, HEADER * quality * sure)
             }
-            _ => {
-                if let Some(iso) = look_alike(Kind::Date, &line[j].text) {
-                    let value = &line[j..=j];
-                    let evidence = UNLABELLED_DATE * LOOK_ALIKE;
-                    out.push(candidate(page, &[], value, "Date", iso, evidence));
-                }
-                j += 1;
-            }
-        }
+            None => candidate(page, &[], value, "Date", iso, UNLABELLED_DATE * sure),
+        });
+        j += n;
     }
 }
 
@@ -921,6 +918,14 @@ mod tests {
         let found = invoice_fields(page_of(1, lines));
         assert!(has(&found, "DueDate", "2018-04-04"), "{found:?}");
         assert!(has(&found, "InvoiceDate", "2018-03-01"), "{found:?}");
+        // Misread by OCR, it is still the column's date.
+        let lines = vec![
+            line_at(40.0, 40.0, "Rechnung Nr. 17 vom 01.03.2018", 1.0),
+            line_at(40.0, 80.0, "Beschreibung Fälligkeit Teilzahlung", 1.0),
+            line_at(130.0, 95.0, "04-04:2018", 1.0),
+        ];
+        let found = invoice_fields(page_of(1, lines));
+        assert!(has(&found, "DueDate", "2018-04-04"), "{found:?}");
     }
 
     #[test]

@@ -495,10 +495,12 @@ pub fn ocr_amount(text: &str) -> Option<String> {
         .flatten()
 }
 
-/// A numeric date whose month OCR misread, one digit for a look-alike ("25/42/2017" for
-/// "25/12/2017", "04/99/2017" for "04/09/2017"): no month is above 12, so a month's tens digit
-/// that is not 0 or 1 was one of them. Round digits (6, 8, 9) stand for 0, stroked ones (4, 7)
-/// for 1. Only a whole word that is no valid date as printed is mended.
+/// A numeric date OCR misread (only a whole word that is no valid date as printed is mended):
+/// - its month, one digit for a look-alike ("25/42/2017" for "25/12/2017", "04/99/2017" for
+///   "04/09/2017"): no month is above 12, so a month's tens digit that is not 0 or 1 was one of
+///   them. Round digits (6, 8, 9) stand for 0, stroked ones (4, 7) for 1;
+/// - one of its separators, a dot read as a colon or comma ("03-10:2018", "03.10,2018"), read
+///   day first.
 pub fn ocr_date(text: &str) -> Option<String> {
     if date(text).is_some() {
         return None;
@@ -507,7 +509,9 @@ pub fn ocr_date(text: &str) -> Option<String> {
     if toks.len() != 5 {
         return None;
     }
-    let (first, second, y) = numeric_date_at(&toks)?;
+    let Some((first, second, y)) = numeric_date_at(&toks) else {
+        return slipped_separator(&toks);
+    };
     // A two-digit month above 12 whose tens digit has a look-alike.
     let mended = |month: u32| {
         let tens = match month / 10 {
@@ -521,6 +525,21 @@ pub fn ocr_date(text: &str) -> Option<String> {
     mended(second)
         .and_then(|m| iso(y, m, first))
         .or_else(|| mended(first).and_then(|m| iso(y, m, second)))
+}
+
+/// Day, month and four-digit year parted by date separators, one of them a colon or comma.
+fn slipped_separator(toks: &[Tok]) -> Option<String> {
+    let [Tok::Num(d), Tok::Sep(s1), Tok::Num(m), Tok::Sep(s2), Tok::Num(y)] = toks else {
+        return None;
+    };
+    let proper = |s: &char| matches!(s, '.' | '-' | '/');
+    let slipped = |s: &char| matches!(s, ':' | ',');
+    let shaped = d.len() <= 2 && m.len() <= 2 && y.len() == 4;
+    let seps = [s1, s2];
+    if !shaped || !seps.iter().any(|s| proper(s)) || !seps.iter().any(|s| slipped(s)) {
+        return None;
+    }
+    iso(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
 }
 
 /// A percentage as a number with two decimals: "23 %" -> "23.00". A bare number is accepted.
@@ -608,6 +627,9 @@ mod tests {
             ("04-87-18", Some("2018-07-04")),
             // Month first where the day cannot be mended into a month.
             ("92/25/2017", Some("2017-02-25")),
+            // A dot read as a colon or a comma.
+            ("03-10:2018", Some("2018-10-03")),
+            ("21.11,2018", Some("2018-11-21")),
         ] {
             assert_eq!(super::ocr_date(text).as_deref(), fixed, "{text}");
         }
@@ -618,6 +640,10 @@ mod tests {
             "25/52/2017",
             "25/42/2017 x",
             "25/42",
+            // A time, and a date whose separators are all slips.
+            "10:20:2018",
+            "03,10,2018",
+            "31-02:2018",
         ] {
             assert_eq!(super::ocr_date(text), None, "{text}");
         }
