@@ -441,7 +441,11 @@ pub(super) fn known(words: &[Tok]) -> Vec<Candidate> {
     if !direct.is_empty() {
         return direct;
     }
-    // "Verkäufer-IBAN": the parts of a compound are words too.
+    // "Verkäufer-IBAN": the parts of a compound of words are words too (not "15-03-2024").
+    let compound = |t: &Tok| t.text.contains('-') && t.text.chars().any(char::is_alphabetic);
+    if !words.iter().any(compound) {
+        return known_whole(words, direct);
+    }
     let parts: Vec<Tok> = words
         .iter()
         .flat_map(|t| {
@@ -455,6 +459,12 @@ pub(super) fn known(words: &[Tok]) -> Vec<Candidate> {
     if parts.len() > words.len() {
         return known(&parts);
     }
+    known_whole(words, direct)
+}
+
+/// `known` for words no hyphen joins: a trailing currency, a role word before a tax id or an
+/// account.
+fn known_whole(words: &[Tok], direct: Vec<Candidate>) -> Vec<Candidate> {
     let Some((last, rest)) = words.split_last() else {
         return direct;
     };
