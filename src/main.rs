@@ -95,7 +95,7 @@ struct EvalArgs {
     /// Also score every field a PDF's embedded e-invoice states that its truth file lacks
     /// (parties, addresses, order, IBAN), the XML standing for the truth; use with
     /// --ignore-embedded.
-    #[arg(long)]
+    #[arg(long, requires = "ignore_embedded")]
     embedded_truth: bool,
     /// Render PDFs into image-only PDFs at DPI first (e.g. 200): measures reading them as scans.
     #[arg(long, value_name = "DPI")]

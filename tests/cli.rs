@@ -842,3 +842,15 @@ fn eval_refuses_a_resolution_it_cannot_render() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("between 50 and 600 dpi"), "{stderr}");
 }
+
+/// Scoring against the embedded XML while reading it would score the XML against itself.
+#[test]
+fn embedded_truth_needs_the_page_reading() {
+    let output = docket()
+        .args(["eval", ".", "--embedded-truth"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--ignore-embedded"), "{stderr}");
+}
