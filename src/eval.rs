@@ -274,13 +274,27 @@ fn write_text(dir: &Path, scored: &Scored) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Values must be exactly the truth's, but an invoice address only names the same place: its
-/// lines may break and its country be written differently.
+/// Values must be exactly the truth's, but an invoice address only names the same place (its
+/// lines may break and its country be written differently), and a name, a receipt's address or
+/// other text may differ in case, spacing and punctuation ("Best Denki Malaysia" is "BEST DENKI
+/// MALAYSIA"; "G F. JALAN" is "G F ,JALAN"), not in a letter.
 fn is_right(category: &str, got: &str, expected: &str) -> bool {
-    match crate::extract::einvoice::kind(category) {
-        crate::extract::einvoice::Kind::Address => {
-            crate::extract::normalize::same_address(got, expected)
-        }
+    use crate::extract::einvoice::{kind, Kind};
+    use crate::extract::normalize::{fold, same_address};
+    let words = |text: &str| {
+        fold(text)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let kind = match category {
+        "MerchantName" | "MerchantAddress" => Kind::Text,
+        other => kind(other),
+    };
+    match kind {
+        Kind::Address => same_address(got, expected),
+        Kind::Text => words(got) == words(expected),
         _ => got == expected,
     }
 }
