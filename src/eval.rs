@@ -384,3 +384,38 @@ fn report(scored: &[Scored]) {
         println!("{miss}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_right;
+
+    #[test]
+    fn names_compare_without_case_and_marks_but_letters_count() {
+        assert!(is_right(
+            "MerchantName",
+            "Best Denki Malaysia",
+            "BEST DENKI MALAYSIA"
+        ));
+        assert!(is_right(
+            "MerchantAddress",
+            "NO 33, 35, G F. JALAN TEMENGGUNG 3/9",
+            "NO 33, 35, G F ,JALAN TEMENGGUNG 3/9"
+        ));
+        assert!(!is_right(
+            "MerchantAddress",
+            "LOT P.T. 2811, TAMAH BERKELEY",
+            "LOT P.T. 2811, TAMAN BERKELEY"
+        ));
+        assert!(!is_right(
+            "MerchantName",
+            "SANYO STATIONERY",
+            "SANYU STATIONERY"
+        ));
+        assert!(is_right(
+            "SupplierAddress",
+            "Musterstr. 12\n12345 Musterstadt",
+            "Musterstr. 12, 12345 Musterstadt, DE"
+        ));
+        assert!(!is_right("GrossTotal", "10.00", "10.0"));
+    }
+}

@@ -108,6 +108,8 @@ pub(super) struct Lexicons {
     pub(super) party_addresses: Vec<String>,
     /// Words that stand before a person's name ("Herrn", "Mme"), as keys.
     pub(super) salutations: Vec<String>,
+    /// Legal forms as [`name_words`] ("S.A." is `["sa"]`).
+    pub(super) legal_forms: Vec<Vec<String>>,
     /// Stems naming a VAT summary's rate, base and amount columns, folded.
     pub(super) vat_rate: Vec<String>,
     pub(super) vat_base: Vec<String>,
@@ -130,6 +132,28 @@ fn vat_stems(parsed: &[super::lexicon::Lexicon], column: &str) -> Vec<String> {
     folded.sort();
     folded.dedup();
     folded
+}
+
+/// A name's words folded, without dots or other marks: "Sdn. Bhd." and "SDN BHD" compare equal.
+pub(super) fn name_words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            normalize::fold(w)
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '&')
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Whether a name ends with a legal form ("Lieferant GmbH", "EDEN IMPRESSION SDN BHD").
+pub(super) fn ends_with_legal_form(name: &str) -> bool {
+    let words = name_words(name);
+    lexicons()
+        .legal_forms
+        .iter()
+        .any(|form| !form.is_empty() && words.ends_with(form))
 }
 
 pub(super) fn lexicons() -> &'static Lexicons {
@@ -189,6 +213,11 @@ pub(super) fn lexicons() -> &'static Lexicons {
                     .flatten(),
             ),
             salutations: keys(&mut parsed.iter().flat_map(|l| &l.salutations)),
+            legal_forms: parsed
+                .iter()
+                .flat_map(|l| &l.legal_forms)
+                .map(|form| name_words(form))
+                .collect(),
             vat_rate: vat_stems(parsed, "Rate"),
             vat_base: vat_stems(parsed, "Base"),
             vat_amount: vat_stems(parsed, "Amount"),

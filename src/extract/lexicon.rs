@@ -1,5 +1,6 @@
 //! The language files (`lexicons/*.json`), parsed once: labels per category, role words,
-//! document titles, number marks, date links, payment words, month names and common words.
+//! document titles, number marks, date links, payment words, legal forms, month names and common
+//! words.
 //! Key-values, dates and language detection each read what they need from here.
 
 use std::collections::BTreeMap;
@@ -41,6 +42,9 @@ pub(super) struct Lexicon {
     /// Words that stand before a person's name in an address ("Herrn", "Mme").
     #[serde(default)]
     pub(super) salutations: Vec<String>,
+    /// Legal forms a company's registered name ends with ("GmbH", "S.A.", "Sdn Bhd").
+    #[serde(default)]
+    pub(super) legal_forms: Vec<String>,
     /// Word stems of a VAT summary's column headers and labels, folded: `Rate` ("taxa", "%"),
     /// `Base` ("incid", "netto") and `Amount` ("iva", "mwst"). A header mentions a column
     /// when it contains one.

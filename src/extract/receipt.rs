@@ -328,41 +328,47 @@ fn name_like(line: &Line) -> bool {
     wordy(&text) && sure >= MIN_NAME_CONFIDENCE && !title
 }
 
-/// A line the merchant block ends at: a labelled value (phone, tax id, date, document number).
+/// A line the merchant block ends at: a labelled value (phone, tax id, date, document number),
+/// but not a numbered address line ("No: G3, Blk G, Jln PJU 1A/3,").
 fn labelled(line: &Line, key_values: &[Field], page: &PageText) -> bool {
     let Some(at) = line.bbox() else { return true };
+    let marks = &keyvalues::lexicons().number_marks;
     key_values.iter().any(|kv| {
+        let numbered_place = kv.content.contains(',')
+            && kv
+                .category
+                .split_whitespace()
+                .last()
+                .is_some_and(|w| marks.contains(&keyvalues::label_key(w)));
         kv.page_number == page.page_number
             && kv
                 .bbox
                 .is_some_and(|b| b.top < at.bottom && at.top < b.bottom)
+            && !numbered_place
     }) || normalize::date(&line.text()).is_some()
 }
 
-/// The merchant's name (the first wordy line, without a registration number in parentheses)
-/// and address (the lines after it, up to the first labelled one).
+/// The merchant's name and address from the receipt's head: the first name-like line, or a
+/// registered company's name printed under a shop's brand, then the lines after it that make
+/// the address.
 fn merchant(page: &PageText, key_values: &[Field]) -> Vec<Field> {
-    let mut lines = page.lines.iter().filter(|l| !l.words.is_empty());
-    let Some(name) = lines.by_ref().find(|l| name_like(l)) else {
+    let lines: Vec<&Line> = page.lines.iter().filter(|l| !l.words.is_empty()).collect();
+    let Some(first) = lines.iter().position(|l| name_like(l)) else {
         return Vec::new();
     };
-    let text = name.text();
-    // A registration number in parentheses is not part of the name; "(M)" in "MR. D.I.Y. (M)
-    // SDN BHD" is.
-    let trimmed = match text.rfind('(') {
-        Some(at) if at > 0 && text[at..].chars().any(|c| c.is_ascii_digit()) => {
-            text[..at].trim_end().to_string()
-        }
-        _ => text.clone(),
-    };
-    let mut out: Vec<Field> = field(page, &[name], "MerchantName", trimmed)
+    let named = registered_name(&lines[first..], key_values, page);
+    let name = &lines[first + named.start()..=first + named.end()];
+    let text = name.iter().map(|l| marked_words(l)).collect::<Vec<_>>();
+    let value = without_registration(&text.join(" "));
+    let mut out: Vec<Field> = field(page, name, "MerchantName", value)
         .into_iter()
         .collect();
-    let address = merchant_address(lines, key_values, page);
+    let rest = lines[first + named.end() + 1..].iter().copied();
+    let address = merchant_address(rest, key_values, page);
     if !address.is_empty() {
         let joined = address
             .iter()
-            .map(|l| l.text())
+            .map(|l| marked_words(l))
             .collect::<Vec<_>>()
             .join(" ");
         out.extend(field(page, &address, "MerchantAddress", joined));
@@ -370,24 +376,105 @@ fn merchant(page: &PageText, key_values: &[Field]) -> Vec<Field> {
     out
 }
 
-/// The lines after the merchant's name that make its address: past a registration number in
-/// parentheses ("(CO.REG :860671-D)"), up to the line with the postcode and a state or country
-/// after it ("SELANGOR"); without a postcode, up to [`ADDRESS_LINES`] lines. A labelled line
-/// (phone, tax id, date) ends it either way.
+/// Head lines looked at for a registered company's name under a brand ("Sushi Q" over
+/// "EDEN IMPRESSION SDN BHD").
+const NAME_LINES: usize = 3;
+
+/// Which of the head's first lines are the name: a line ending with a legal form ("... SDN
+/// BHD"), or followed by its registration number in parentheses, is the company's registered
+/// name and wins over a brand above it; a line holding only a legal form continues the line
+/// before. Without one, the first line.
+fn registered_name(
+    head: &[&Line],
+    key_values: &[Field],
+    page: &PageText,
+) -> std::ops::RangeInclusive<usize> {
+    let lexicons = keyvalues::lexicons();
+    for (k, line) in head.iter().take(NAME_LINES).enumerate() {
+        if labelled(line, key_values, page) || parties::has_postcode(&keyvalues::tokens(line)) {
+            break;
+        }
+        let text = marked_words(line);
+        if k > 0 && lexicons.legal_forms.contains(&keyvalues::name_words(&text)) {
+            return k - 1..=k;
+        }
+        let registered = keyvalues::ends_with_legal_form(&without_registration(&text))
+            || registration_at(&text).is_some()
+            || head
+                .get(k + 1)
+                .is_some_and(|next| is_registration(&marked_words(next)));
+        if registered && name_like(line) {
+            // "ENTERPRISE (SETIA" / "ALAM) SDN BHD": the name broke across lines.
+            let broken = text
+                .find(')')
+                .is_some_and(|close| text.find('(').is_none_or(|open| close < open));
+            return if broken { 0..=k } else { k..=k };
+        }
+    }
+    0..=0
+}
+
+/// A line's words without marks that stand for nothing: OCR reads a receipt's edge or a rule
+/// as `|`, `:` or `~`.
+fn marked_words(line: &Line) -> String {
+    let kept = |w: &&str| {
+        w.chars()
+            .any(|c| c.is_alphanumeric() || "&@#+%".contains(c))
+    };
+    line.words
+        .iter()
+        .map(|w| w.text.as_str())
+        .filter(kept)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where a registration number in parentheses starts ("EDEN IMPRESSION SDN BHD (894996-D)");
+/// "(M)" in "MR. D.I.Y. (M) SDN BHD" is part of the name.
+fn registration_at(text: &str) -> Option<usize> {
+    let at = text.rfind('(')?;
+    text[at..].chars().any(|c| c.is_ascii_digit()).then_some(at)
+}
+
+/// A line that is only a registration number in parentheses ("(CO.REG :860671-D)").
+fn is_registration(text: &str) -> bool {
+    text.starts_with('(') && text.ends_with(')') && registration_at(text) == Some(0)
+}
+
+fn without_registration(text: &str) -> String {
+    match registration_at(text) {
+        Some(at) if at > 0 => text[..at].trim_end().to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// Labelled lines the address may start after: a registration number, a tax id or a date
+/// printed between the name and the address.
+const SKIPPED_BEFORE_ADDRESS: usize = 3;
+
+/// The lines after the merchant's name that make its address, up to the line with the
+/// postcode and a state or country after it ("SELANGOR"); without a postcode, up to
+/// [`ADDRESS_LINES`] lines. A labelled line (phone, tax id, date) ends it; before it starts,
+/// such lines and registration numbers are passed over, and then the address must reach a
+/// postcode to be one.
 fn merchant_address<'a>(
     lines: impl Iterator<Item = &'a Line>,
     key_values: &[Field],
     page: &PageText,
 ) -> Vec<&'a Line> {
     let mut address: Vec<&Line> = Vec::new();
-    let mut ended = false;
+    let (mut ended, mut skipped) = (false, 0);
     for line in lines {
-        let text = line.text();
-        let registration = text.starts_with('(') && text.ends_with(')');
-        if address.is_empty() && registration {
+        let text = marked_words(line);
+        let labelled = labelled(line, key_values, page);
+        if address.is_empty() && (text.is_empty() || is_registration(&text)) {
             continue;
         }
-        if labelled(line, key_values, page) || !text.chars().any(char::is_alphanumeric) {
+        if address.is_empty() && labelled && skipped < SKIPPED_BEFORE_ADDRESS {
+            skipped += 1;
+            continue;
+        }
+        if labelled || text.is_empty() {
             break;
         }
         let tokens = keyvalues::tokens(line);
@@ -404,7 +491,7 @@ fn merchant_address<'a>(
         }
     }
     if !ended {
-        address.truncate(ADDRESS_LINES);
+        address.truncate(if skipped > 0 { 0 } else { ADDRESS_LINES });
     }
     address
 }
@@ -650,9 +737,22 @@ mod tests {
         }
     }
 
+    /// The merchant's name and address found on a receipt's head.
+    fn merchant_of(rows: &[&str]) -> (Option<String>, Option<String>) {
+        let pages = [page(rows)];
+        let found = extract(&pages, &keyvalues::extract(&pages));
+        let value = |category: &str| {
+            found
+                .iter()
+                .find(|f| f.category_normalized == category)
+                .map(|f| f.content_normalized.clone())
+        };
+        (value("MerchantName"), value("MerchantAddress"))
+    }
+
     #[test]
     fn the_merchant_address_ends_at_its_postcode_and_state() {
-        let pages = [page(&[
+        let (_, address) = merchant_of(&[
             "MR. D.I.Y. (M) SDN BHD",
             "(CO.REG :860671-D)",
             "LOT 1851-A & 1851-B, JALAN KPB 6,",
@@ -660,31 +760,117 @@ mod tests {
             "43300 SERI KEMBANGAN,",
             "SELANGOR",
             "SOUVENIR SHOP",
-        ])];
-        let found = extract(&pages, &keyvalues::extract(&pages));
-        let address = found
-            .iter()
-            .find(|f| f.category_normalized == "MerchantAddress");
+        ]);
         assert_eq!(
-            address.map(|f| f.content_normalized.as_str()),
+            address.as_deref(),
             Some("LOT 1851-A & 1851-B, JALAN KPB 6, KAWASAN PERINDUSTRIAN BALAKONG, 43300 SERI KEMBANGAN, SELANGOR")
         );
     }
 
     #[test]
     fn the_merchant_is_the_first_name_like_line_not_a_title() {
-        let pages = [page(&[
+        let (name, _) = merchant_of(&[
             "TAX INVOICE",
             "MR. D.I.Y. (M) SDN BHD",
             "LOT 1851-A, JALAN KPB 6",
-        ])];
-        let found = extract(&pages, &keyvalues::extract(&pages));
-        let name = found
-            .iter()
-            .find(|f| f.category_normalized == "MerchantName");
+        ]);
+        assert_eq!(name.as_deref(), Some("MR. D.I.Y. (M) SDN BHD"));
+    }
+
+    #[test]
+    fn a_registered_company_under_a_brand_is_the_merchant() {
+        let cases: [(&[&str], &str); 4] = [
+            (
+                &[
+                    "Sushi Q",
+                    "EDEN IMPRESSION SDN BHD",
+                    "(894996-D)",
+                    "No 1, Jalan Dutamas, 50480 KL",
+                ],
+                "EDEN IMPRESSION SDN BHD",
+            ),
+            (
+                &[
+                    "FACE TO FACE NOODLE HOUSE",
+                    "FTOF NOODLE HOUSE",
+                    "(002049088-U)",
+                    "52100 Kuala Lumpur.",
+                ],
+                "FTOF NOODLE HOUSE",
+            ),
+            (
+                &[
+                    "Café Central",
+                    "Central Gastro GmbH",
+                    "Hauptstraße 1, 10115 Berlin",
+                ],
+                "Central Gastro GmbH",
+            ),
+            // Without a legal form or registration below it, the first line is the merchant.
+            (
+                &["Padaria Lisboa", "Rua Augusta 10", "1100-053 Lisboa"],
+                "Padaria Lisboa",
+            ),
+        ];
+        for (rows, want) in cases {
+            assert_eq!(merchant_of(rows).0.as_deref(), Some(want), "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_broken_across_lines_is_joined() {
+        let cases: [(&[&str], &str); 2] = [
+            (
+                &["MPH BOOKSTORES", "SDN BHD", "GST No: 000542572544"],
+                "MPH BOOKSTORES SDN BHD",
+            ),
+            (
+                &[
+                    "AIK HUAT HARDWARE",
+                    "ENTERPRISE (SETIA",
+                    "ALAM) SDN BHD",
+                    "922737-X",
+                ],
+                "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM) SDN BHD",
+            ),
+        ];
+        for (rows, want) in cases {
+            assert_eq!(merchant_of(rows).0.as_deref(), Some(want), "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn the_address_starts_after_registration_and_tax_id_lines() {
+        let (name, address) = merchant_of(&[
+            "ENW Hardware Centre (M) Sdn. Bhd.",
+            "Co. Reg. No.: 795225-A",
+            "GST Reg. No. : 000155453440",
+            "No: G3, Blk G, Jln PJU 1A/3,",
+            "Ara Damansara, 47301 Petaling Jaya",
+            "TEL: 03-7832 6929",
+        ]);
+        assert_eq!(name.as_deref(), Some("ENW Hardware Centre (M) Sdn. Bhd."));
         assert_eq!(
-            name.map(|f| f.content_normalized.as_str()),
-            Some("MR. D.I.Y. (M) SDN BHD")
+            address.as_deref(),
+            Some("No: G3, Blk G, Jln PJU 1A/3, Ara Damansara, 47301 Petaling Jaya")
+        );
+        // Passed over labelled lines, what follows is an address only if it reaches a postcode.
+        let (_, address) =
+            merchant_of(&["SHOP ONE", "TEL: 03-7832 6929", "Milk 2 x 3.00", "Bread"]);
+        assert_eq!(address, None);
+    }
+
+    #[test]
+    fn marks_read_from_the_receipt_edge_are_dropped() {
+        let (name, address) = merchant_of(&[
+            "SANYU STATIONERY SHOP |",
+            "| 3, Jalan Perdana 5, Taman Indah Perdana, |",
+            "Kepong, 52100 KL. :",
+        ]);
+        assert_eq!(name.as_deref(), Some("SANYU STATIONERY SHOP"));
+        assert_eq!(
+            address.as_deref(),
+            Some("3, Jalan Perdana 5, Taman Indah Perdana, Kepong, 52100 KL.")
         );
     }
 }
