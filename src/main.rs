@@ -171,6 +171,10 @@ struct ServeArgs {
     /// Base URL for links docket hands out, as clients reach docket (default: http://<bind>).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Most tasks `statuslist` returns at once; when more match it answers 400 (use
+    /// `statuslistpaginated`).
+    #[arg(long, env = "DOCKET_STATUS_LIST_CAP", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
+    status_list_cap: i64,
     /// Days a signed `originalFileUrl` link works.
     #[arg(long, env = "DOCKET_LINK_TTL_DAYS", default_value_t = 180, value_parser = clap::value_parser!(i64).range(1..=3650))]
     link_ttl_days: i64,
@@ -417,6 +421,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
     settings.api.link_ttl_days = args.link_ttl_days;
+    settings.api.status_list_cap = args.status_list_cap;
     settings.api.public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{}", args.bind));

@@ -39,6 +39,9 @@ pub struct ApiConfig {
     pub public_url: String,
     /// How long a signed `originalFileUrl` works.
     pub link_ttl_days: i64,
+    /// The most tasks `statuslist` returns at once; past it the request is refused (400), not
+    /// cut short, so a client never mistakes part of a list for all of it.
+    pub status_list_cap: i64,
 }
 
 impl Default for ApiConfig {
@@ -48,6 +51,7 @@ impl Default for ApiConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
             link_ttl_days: 180,
+            status_list_cap: 10_000,
         }
     }
 }

@@ -23,7 +23,9 @@ use crate::domain::understanding::Understanding;
 use crate::domain::values::{base_file_name, display_name, metadata};
 use crate::domain::{ExternalId, ExternalIntegrationStatus, Priority, Timestamp};
 use crate::store::blobs::Spool;
-use crate::store::{NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort};
+use crate::store::{
+    NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort, TaskSummary,
+};
 
 /// GetTaskStatusResponse (seed 001).
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,8 +50,8 @@ pub struct TaskStatusResponse {
     pub pre_processing_started_on: Option<Timestamp>,
 }
 
-impl From<Task> for TaskStatusResponse {
-    fn from(task: Task) -> Self {
+impl From<TaskSummary> for TaskStatusResponse {
+    fn from(task: TaskSummary) -> Self {
         TaskStatusResponse {
             task_id: task.id,
             workspace_id: task.workspace_id,
@@ -67,6 +69,12 @@ impl From<Task> for TaskStatusResponse {
             restart_count: (task.restart_count > 0).then_some(task.restart_count),
             pre_processing_started_on: task.preprocessing_started_at,
         }
+    }
+}
+
+impl From<Task> for TaskStatusResponse {
+    fn from(task: Task) -> Self {
+        TaskSummary::from(task).into()
     }
 }
 
@@ -430,7 +438,8 @@ fn task_filter(query: &Query) -> ApiResult<TaskFilter> {
     })
 }
 
-/// Tasks created between `startDate` and `endDate`, filtered.
+/// Tasks created between `startDate` and `endDate`, filtered: at most the configured cap
+/// (10,000 by default).
 #[utoipa::path(
     get,
     path = "/api/v1.0/external/sdtask/statuslist",
@@ -438,7 +447,7 @@ fn task_filter(query: &Query) -> ApiResult<TaskFilter> {
     params(ListParams),
     responses(
         (status = 200, body = Vec<TaskStatusResponse>),
-        (status = 400, description = "Neither startDate nor endDate, or an invalid filter"),
+        (status = 400, description = "Neither startDate nor endDate, an invalid filter, or more tasks match than the cap (10,000 by default)"),
     )
 )]
 pub async fn status_list(
@@ -446,11 +455,20 @@ pub async fn status_list(
     State(state): State<AppState>,
     query: Query,
 ) -> ApiResult<Json<Vec<TaskStatusResponse>>> {
-    let listed = state
+    let filter = task_filter(&query)?;
+    let cap = state.config.status_list_cap;
+    let count = state.store.count_tasks(tenant.org_id, &filter).await?;
+    if count > cap {
+        return Err(ApiError::BadRequest(format!(
+            "{count} tasks match, more than the {cap} statuslist returns at once: \
+             narrow startDate and endDate, or page through statuslistpaginated"
+        )));
+    }
+    let tasks = state
         .store
-        .tasks(tenant.org_id, &task_filter(&query)?, None)
+        .list_tasks(tenant.org_id, &filter, cap, 0)
         .await?;
-    Ok(Json(listed.items.into_iter().map(Into::into).collect()))
+    Ok(Json(tasks.into_iter().map(Into::into).collect()))
 }
 
 /// The same as the status list, a page at a time.
@@ -471,10 +489,7 @@ pub async fn status_list_paginated(
 ) -> ApiResult<Json<Paginated<TaskStatusResponse>>> {
     let filter = task_filter(&query)?;
     let page = query.page()?;
-    let listed = state
-        .store
-        .tasks(tenant.org_id, &filter, Some(page))
-        .await?;
+    let listed = state.store.tasks(tenant.org_id, &filter, page).await?;
     Ok(Json(Paginated::from_listed(listed, page)))
 }
 

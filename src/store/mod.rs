@@ -123,6 +123,44 @@ pub struct Task {
     pub status_reason: Option<String>,
 }
 
+/// A task as lists show it: the columns of its status, not the request it was created with.
+#[derive(Debug, Clone)]
+pub struct TaskSummary {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub batch_id: Option<i64>,
+    pub task_number: Option<i64>,
+    pub external_id: Option<String>,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    pub task_status: TaskStatus,
+    pub integration_status: IntegrationStatus,
+    pub total_pages: i64,
+    pub restart_count: i64,
+    pub preprocessing_started_at: Option<Timestamp>,
+}
+
+impl From<Task> for TaskSummary {
+    fn from(task: Task) -> Self {
+        TaskSummary {
+            id: task.id,
+            workspace_id: task.workspace_id,
+            batch_id: task.batch_id,
+            task_number: task.task_number,
+            external_id: task.external_id,
+            display_name: task.display_name,
+            description: task.description,
+            created_at: task.created_at,
+            task_status: task.task_status,
+            integration_status: task.integration_status,
+            total_pages: task.total_pages,
+            restart_count: task.restart_count,
+            preprocessing_started_at: task.preprocessing_started_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TaskEvent {
     pub task_status: TaskStatus,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{record_status, Listed, Store, StoreError, StoreResult, StoredFile, Task, TaskEvent};
+use super::{
+    record_status, Listed, Store, StoreError, StoreResult, StoredFile, Task, TaskEvent, TaskSummary,
+};
 use crate::domain::{
     ExternalId, ExternalIntegrationStatus, IntegrationStatus, Priority, TaskStatus, Timestamp,
 };
@@ -148,26 +150,40 @@ pub struct Page {
 }
 
 impl Page {
+    /// Rows before this page.
+    pub fn offset(self) -> i64 {
+        i64::from(self.number.saturating_sub(1)) * i64::from(self.size)
+    }
+
     pub(super) fn push_limit(self, query: &mut QueryBuilder<'_, Sqlite>) {
-        let offset = i64::from(self.number.saturating_sub(1)) * i64::from(self.size);
         query
             .push(" LIMIT ")
             .push_bind(i64::from(self.size))
             .push(" OFFSET ")
-            .push_bind(offset);
+            .push_bind(self.offset());
     }
 }
 
-const TASK_COLUMNS: &str =
-    "id, org_id, workspace_id, batch_id, task_number, external_id, display_name,
-    description, created_at, task_status, integration_status, external_integration_status,
-    total_pages, restart_count, preprocessing_started_at, priority, source_url, request_json,
-    metadata_json, original_key, original_media_type, original_file_name, status_reason";
+/// The columns of a [`TaskSummary`].
+macro_rules! summary_columns {
+    () => {
+        "id, workspace_id, batch_id, task_number, external_id, display_name, description,
+        created_at, task_status, integration_status, total_pages, restart_count,
+        preprocessing_started_at"
+    };
+}
+
+const SUMMARY_COLUMNS: &str = summary_columns!();
+
+const TASK_COLUMNS: &str = concat!(
+    summary_columns!(),
+    ", org_id, external_integration_status, priority, source_url, request_json, metadata_json,
+    original_key, original_media_type, original_file_name, status_reason"
+);
 
 #[derive(sqlx::FromRow)]
-struct TaskRow {
+struct SummaryRow {
     id: i64,
-    org_id: i64,
     workspace_id: i64,
     batch_id: Option<i64>,
     task_number: Option<i64>,
@@ -177,10 +193,17 @@ struct TaskRow {
     created_at: i64,
     task_status: i64,
     integration_status: i64,
-    external_integration_status: String,
     total_pages: i64,
     restart_count: i64,
     preprocessing_started_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    #[sqlx(flatten)]
+    summary: SummaryRow,
+    org_id: i64,
+    external_integration_status: String,
     priority: i64,
     source_url: Option<String>,
     request_json: String,
@@ -191,15 +214,39 @@ struct TaskRow {
     status_reason: Option<String>,
 }
 
-impl TryFrom<TaskRow> for Task {
+impl TryFrom<SummaryRow> for TaskSummary {
     type Error = StoreError;
 
-    fn try_from(row: TaskRow) -> StoreResult<Task> {
+    fn try_from(row: SummaryRow) -> StoreResult<TaskSummary> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("task {}: {what}", row.id));
         let task_status =
             TaskStatus::from_code(row.task_status).ok_or_else(|| corrupt("task_status"))?;
         let integration_status = IntegrationStatus::from_code(row.integration_status)
             .ok_or_else(|| corrupt("integration_status"))?;
+        Ok(TaskSummary {
+            id: row.id,
+            workspace_id: row.workspace_id,
+            batch_id: row.batch_id,
+            task_number: row.task_number,
+            external_id: row.external_id,
+            display_name: row.display_name,
+            description: row.description,
+            created_at: Timestamp::from_millis(row.created_at),
+            task_status,
+            integration_status,
+            total_pages: row.total_pages,
+            restart_count: row.restart_count,
+            preprocessing_started_at: row.preprocessing_started_at.map(Timestamp::from_millis),
+        })
+    }
+}
+
+impl TryFrom<TaskRow> for Task {
+    type Error = StoreError;
+
+    fn try_from(row: TaskRow) -> StoreResult<Task> {
+        let summary = TaskSummary::try_from(row.summary)?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("task {}: {what}", summary.id));
         let request =
             serde_json::from_str(&row.request_json).map_err(|_| corrupt("request_json"))?;
         let metadata =
@@ -212,21 +259,21 @@ impl TryFrom<TaskRow> for Task {
             file_name: row.original_file_name,
         });
         Ok(Task {
-            id: row.id,
+            id: summary.id,
             org_id: row.org_id,
-            workspace_id: row.workspace_id,
-            batch_id: row.batch_id,
-            task_number: row.task_number,
-            external_id: row.external_id,
-            display_name: row.display_name,
-            description: row.description,
-            created_at: Timestamp::from_millis(row.created_at),
-            task_status,
-            integration_status,
+            workspace_id: summary.workspace_id,
+            batch_id: summary.batch_id,
+            task_number: summary.task_number,
+            external_id: summary.external_id,
+            display_name: summary.display_name,
+            description: summary.description,
+            created_at: summary.created_at,
+            task_status: summary.task_status,
+            integration_status: summary.integration_status,
             external_integration_status: row.external_integration_status,
-            total_pages: row.total_pages,
-            restart_count: row.restart_count,
-            preprocessing_started_at: row.preprocessing_started_at.map(Timestamp::from_millis),
+            total_pages: summary.total_pages,
+            restart_count: summary.restart_count,
+            preprocessing_started_at: summary.preprocessing_started_at,
             priority: row.priority,
             source_url: row.source_url,
             request,
@@ -314,78 +361,58 @@ impl Store {
         row.map(Task::try_from).transpose()
     }
 
-    pub async fn tasks(
+    /// How many tasks of the organisation match (counted on the filters' indexes, not the rows).
+    pub async fn count_tasks(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
+        let mut query = QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE ");
+        push_filter(&mut query, org_id, filter);
+        Ok(query.build_query_scalar().fetch_one(&self.pool).await?)
+    }
+
+    /// The matching tasks in the filter's order, `limit` of them after skipping `offset`. The
+    /// page's ids are found on the indexes first, and only those rows are read.
+    pub async fn list_tasks(
         &self,
         org_id: i64,
         filter: &TaskFilter,
-        page: Option<Page>,
-    ) -> StoreResult<Listed<Task>> {
-        let mut query = QueryBuilder::new(format!(
-            "SELECT {TASK_COLUMNS}, COUNT(*) OVER () AS total_count FROM tasks WHERE org_id = "
-        ));
-        query.push_bind(org_id);
-        if let Some(start) = filter.start {
-            query.push(" AND created_at >= ").push_bind(start.millis());
-        }
-        if let Some(end) = filter.end {
-            query.push(" AND created_at <= ").push_bind(end.millis());
-        }
-        push_in(
-            &mut query,
-            "task_status",
-            filter.task_statuses.iter().map(|s| s.code()),
-        );
-        push_in(
-            &mut query,
-            "integration_status",
-            filter.integration_statuses.iter().map(|s| s.code()),
-        );
-        push_in(
-            &mut query,
-            "workspace_id",
-            filter.workspace_ids.iter().copied(),
-        );
-        if let Some(status) = &filter.external_integration_status {
-            // Case-insensitive like SmartDocumentor's (SQL Server) filter: `NEVER` finds `never`.
-            // SQLite's NOCASE folds ASCII letters only.
-            query
-                .push(" AND external_integration_status = ")
-                .push_bind(status.clone())
-                .push(" COLLATE NOCASE");
-        }
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<TaskSummary>> {
         let direction = if filter.sort.descending {
             "DESC"
         } else {
             "ASC"
         };
-        query.push(format!(
+        let order = format!(
             " ORDER BY {} {direction}, id {direction}",
             filter.sort.field.column()
+        );
+        let mut query = QueryBuilder::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM tasks WHERE id IN (SELECT id FROM tasks WHERE "
         ));
-        if let Some(page) = page {
-            page.push_limit(&mut query);
-        }
-        #[derive(sqlx::FromRow)]
-        struct Counted {
-            #[sqlx(flatten)]
-            task: TaskRow,
-            total_count: i64,
-        }
-        let rows: Vec<Counted> = query.build_query_as().fetch_all(&self.pool).await?;
-        let total_count = match (rows.first(), page) {
-            (Some(row), _) => row.total_count,
-            (None, None) => 0,
-            // An empty page past the end still reports how many there are.
-            (None, Some(_)) => {
-                Box::pin(self.tasks(org_id, filter, None))
-                    .await?
-                    .total_count
-            }
-        };
-        let items = rows
-            .into_iter()
-            .map(|r| Task::try_from(r.task))
-            .collect::<StoreResult<_>>()?;
+        push_filter(&mut query, org_id, filter);
+        query
+            .push(&order)
+            .push(" LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset)
+            .push(")")
+            .push(&order);
+        let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(TaskSummary::try_from).collect()
+    }
+
+    /// One page of the matching tasks and how many match in all.
+    pub async fn tasks(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        page: Page,
+    ) -> StoreResult<Listed<TaskSummary>> {
+        let total_count = self.count_tasks(org_id, filter).await?;
+        let items = self
+            .list_tasks(org_id, filter, i64::from(page.size), page.offset())
+            .await?;
         Ok(Listed { items, total_count })
     }
 
@@ -481,6 +508,36 @@ impl Store {
             understanding_json,
             recognized_at: Timestamp::from_millis(at),
         }))
+    }
+}
+
+/// `org_id = ? AND` every condition of the filter.
+fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, org_id: i64, filter: &TaskFilter) {
+    query.push("org_id = ").push_bind(org_id);
+    if let Some(start) = filter.start {
+        query.push(" AND created_at >= ").push_bind(start.millis());
+    }
+    if let Some(end) = filter.end {
+        query.push(" AND created_at <= ").push_bind(end.millis());
+    }
+    push_in(
+        query,
+        "task_status",
+        filter.task_statuses.iter().map(|s| s.code()),
+    );
+    push_in(
+        query,
+        "integration_status",
+        filter.integration_statuses.iter().map(|s| s.code()),
+    );
+    push_in(query, "workspace_id", filter.workspace_ids.iter().copied());
+    if let Some(status) = &filter.external_integration_status {
+        // Case-insensitive like SmartDocumentor's (SQL Server) filter: `NEVER` finds `never`.
+        // SQLite's NOCASE folds ASCII letters only.
+        query
+            .push(" AND external_integration_status = ")
+            .push_bind(status.clone())
+            .push(" COLLATE NOCASE");
     }
 }
 

@@ -225,3 +225,65 @@ async fn pages_carry_the_envelope() {
         json!({"items": [], "pageNumber": 1, "totalPages": 0, "totalCount": 0, "hasPreviousPage": false, "hasNextPage": false})
     );
 }
+
+#[tokio::test]
+async fn the_status_list_refuses_more_than_its_cap_rather_than_cutting_it() {
+    let server = start_with(false, |mut s| {
+        s.api.status_list_cap = 3;
+        s
+    })
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            server
+                .create_url_task(&format!("https://example.com/{n}.pdf"))
+                .await,
+        );
+    }
+    ids.reverse();
+    assert_eq!(list(&server, &format!("{SINCE}&sort=-taskId")).await, ids);
+    server.create_url_task("https://example.com/3.pdf").await;
+    let response = server.get(&format!("{LIST}?{SINCE}")).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let problem: Value = response.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("statuslistpaginated"),
+        "{problem}"
+    );
+    // The paginated list has no cap.
+    let (status, page) = server
+        .get_json(&format!("{PAGED}?{SINCE}&pageSize=100"))
+        .await;
+    assert_eq!((status, page["totalCount"].as_i64()), (200, Some(4)));
+}
+
+#[tokio::test]
+async fn every_page_of_a_filtered_sorted_list_is_in_order_without_repeats() {
+    let server = start_with(false, |s| s).await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        ids.push(
+            server
+                .create_url_task(&format!("https://example.com/{n}.pdf"))
+                .await,
+        );
+    }
+    let mut seen = Vec::new();
+    for number in 1..=4 {
+        let query =
+            format!("{PAGED}?{SINCE}&taskStatus=30&sort=-taskId&pageSize=2&pageNumber={number}");
+        let (status, page) = server.get_json(&query).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["totalCount"], 7);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["taskId"].as_i64().unwrap()),
+        );
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+}
