@@ -137,7 +137,7 @@ async fn serve_original(state: &AppState, task: Task) -> ApiResult<Response> {
     let bytes = state.blobs.find(&file.key).await?.ok_or_else(gone)?;
     let name = file
         .file_name
-        .unwrap_or_else(|| format!("task-{}", task.id));
+        .unwrap_or_else(|| format!("task-{}", task.summary.id));
     Ok((
         [
             (header::CONTENT_TYPE, file.media_type),

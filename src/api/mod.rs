@@ -1,5 +1,5 @@
 //! The HTTP API: the SmartDocumentor External API routes, authentication, the error mapping and
-//! the generated OpenAPI document. Handlers are thin: they validate input into domain types and
+//! the generated OpenAPI document, and the operations endpoints (health, readiness, metrics). Handlers are thin: they validate input into domain types and
 //! call the store and the pipeline.
 
 mod auth;
@@ -7,6 +7,7 @@ mod catalog;
 mod error;
 mod files;
 mod input;
+mod ops;
 mod paths;
 mod tasks;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 use tower_http::trace::TraceLayer;
@@ -223,12 +225,24 @@ pub fn router(state: AppState) -> Router {
     document_problems(&mut openapi);
     fit_client_generators(&mut openapi);
     let documented = openapi.paths.paths.keys().map(String::as_str);
-    let undocumented = [OPENAPI_PATH, DOCS_PATH, "/docs/{file}"];
+    let undocumented = [
+        OPENAPI_PATH,
+        DOCS_PATH,
+        "/docs/{file}",
+        ops::HEALTH_PATH,
+        ops::READY_PATH,
+        ops::METRICS_PATH,
+    ];
     let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
     // Swagger UI (its assets are in the binary) serves the document it shows, too.
     let docs = SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, openapi);
+    ops::prometheus();
     let inner = router
         .merge(docs)
+        .route(ops::HEALTH_PATH, get(ops::healthz))
+        .route(ops::READY_PATH, get(ops::readyz))
+        .route(ops::METRICS_PATH, get(ops::metrics))
+        .layer(middleware::from_fn(ops::http_latency))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))
         .layer(TraceLayer::new_for_http())

@@ -74,7 +74,7 @@ impl From<TaskSummary> for TaskStatusResponse {
 
 impl From<Task> for TaskStatusResponse {
     fn from(task: Task) -> Self {
-        TaskSummary::from(task).into()
+        task.summary.into()
     }
 }
 
@@ -666,7 +666,7 @@ pub async fn export_data_by_query(
 }
 
 async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
-    let chunks = match state.store.task_result(task.id).await? {
+    let chunks = match state.store.task_result(task.summary.id).await? {
         Some(result) => {
             let pages: Vec<PageText> =
                 serde_json::from_str(&result.pages_json).map_err(anyhow::Error::from)?;
@@ -680,20 +680,20 @@ async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
         Some(_) => Some(
             state
                 .links
-                .url(state.base_url(), task.id, Timestamp::now())?,
+                .url(state.base_url(), task.summary.id, Timestamp::now())?,
         ),
         None => None,
     };
     Ok(ExportData {
-        task_id: task.id,
+        task_id: task.summary.id,
         original_file_url,
-        workspace_id: task.workspace_id,
-        batch_id: task.batch_id,
-        task_number: task.task_number,
-        external_id: task.external_id,
-        display_name: task.display_name,
-        description: task.description,
-        total_pages: task.total_pages,
+        workspace_id: task.summary.workspace_id,
+        batch_id: task.summary.batch_id,
+        task_number: task.summary.task_number,
+        external_id: task.summary.external_id,
+        display_name: task.summary.display_name,
+        description: task.summary.description,
+        total_pages: task.summary.total_pages,
         last_checkout_by_user_name: None,
         last_checked_out_by: None,
         last_checked_out_until: None,
@@ -730,7 +730,7 @@ pub async fn status_history(
     query: Query,
 ) -> ApiResult<Json<Vec<TaskStatusChange>>> {
     let task = find_task(&state, tenant, &query.task_ref()?).await?;
-    let events = state.store.task_events(task.id).await?;
+    let events = state.store.task_events(task.summary.id).await?;
     Ok(Json(
         events
             .into_iter()

@@ -147,6 +147,7 @@ impl Pipeline {
         reader: &mut ReaderSlot,
         stopping: &mut watch::Receiver<bool>,
     ) {
+        let started = std::time::Instant::now();
         let outcome = tokio::select! {
             outcome = self.run(&job, reader) => outcome,
             () = self.hold_lease(&job) => Ok(false),
@@ -158,6 +159,17 @@ impl Pipeline {
                 return;
             }
         };
+        let result = match &outcome {
+            Ok(true) => "done",
+            Ok(false) => "taken_away",
+            Err(_) => "error",
+        };
+        metrics::histogram!(
+            "docket_stage_duration_seconds",
+            "stage" => job.stage.as_str(),
+            "result" => result,
+        )
+        .record(started.elapsed().as_secs_f64());
         match outcome {
             Ok(true) => {}
             Ok(false) => {
@@ -347,10 +359,10 @@ impl Pipeline {
                 .await?);
         };
         let bytes = self.blobs.get(&original.key).await?;
-        let options = self.recognize_options(task.workspace_id).await?;
+        let options = self.recognize_options(task.summary.workspace_id).await?;
         // Pages kept by an earlier, interrupted run of this job are not read again.
         let mut done: Vec<RecognizedPage> = Vec::new();
-        for (index, json) in self.store.saved_pages(task.id).await? {
+        for (index, json) in self.store.saved_pages(task.summary.id).await? {
             if index as usize != done.len() {
                 break;
             }
@@ -382,6 +394,7 @@ impl Pipeline {
                     {
                         return Ok(false);
                     }
+                    metrics::counter!("docket_pages_recognized_total").increment(1);
                     done.push(*page);
                 }
                 Ok(Message::Done) => break,

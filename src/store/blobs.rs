@@ -38,6 +38,12 @@ impl BlobStore {
         })
     }
 
+    /// Whether stored files can be listed, for readiness checks.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.inner.list_with_delimiter(None).await?;
+        Ok(())
+    }
+
     /// A new, empty spool file for an upload; deleted when dropped.
     pub async fn spool(&self) -> anyhow::Result<Spool> {
         let (file, path) = tempfile::NamedTempFile::new_in(&self.spool)?.into_parts();

@@ -14,7 +14,7 @@ pub enum JobStage {
 }
 
 impl JobStage {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             JobStage::PreProcess => "preprocess",
             JobStage::Recognize => "recognize",
@@ -28,6 +28,16 @@ impl JobStage {
             _ => None,
         }
     }
+}
+
+/// Pending jobs of one organisation whose tasks are in one status, for the queue-depth gauge.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueDepth {
+    pub org_id: i64,
+    pub task_status: i64,
+    /// Held by a worker under a live lease, or waiting for one.
+    pub leased: bool,
+    pub jobs: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +69,19 @@ pub(super) async fn insert_job(
 }
 
 impl Store {
+    /// Pending jobs by organisation, task status and whether a worker holds them.
+    pub async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>> {
+        Ok(sqlx::query_as(
+            "SELECT t.org_id, t.task_status,
+                    COALESCE(j.lease_expires_at > ?, 0) AS leased, COUNT(*) AS jobs
+             FROM jobs j JOIN tasks t ON t.id = j.task_id
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )
+        .bind(Timestamp::now().millis())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Takes the most urgent job that nobody holds (or whose holder's lease ran out).
     pub async fn claim_job(
         &self,

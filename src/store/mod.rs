@@ -20,7 +20,7 @@ use crate::domain::credentials::{self, SECRET_LIFETIME_SECONDS};
 use crate::domain::workspace::DEFAULT_LANGUAGES;
 use crate::domain::{IntegrationStatus, TaskStatus, Timestamp, WorkspaceTemplate};
 
-pub use jobs::{ClaimedJob, JobStage};
+pub use jobs::{ClaimedJob, JobStage, QueueDepth};
 pub use tasks::{NewTask, Page, SortField, TaskFilter, TaskRef, TaskResult, TaskSort};
 
 #[derive(Debug, thiserror::Error)]
@@ -98,23 +98,12 @@ impl StoredFile {
     pub const UNDETECTED: &'static str = "application/octet-stream";
 }
 
+/// A task whole: its status, and what it was created with.
 #[derive(Debug, Clone)]
 pub struct Task {
-    pub id: i64,
+    pub summary: TaskSummary,
     pub org_id: i64,
-    pub workspace_id: i64,
-    pub batch_id: Option<i64>,
-    pub task_number: Option<i64>,
-    pub external_id: Option<String>,
-    pub display_name: String,
-    pub description: Option<String>,
-    pub created_at: Timestamp,
-    pub task_status: TaskStatus,
-    pub integration_status: IntegrationStatus,
     pub external_integration_status: String,
-    pub total_pages: i64,
-    pub restart_count: i64,
-    pub preprocessing_started_at: Option<Timestamp>,
     pub priority: i64,
     pub source_url: Option<String>,
     pub request: serde_json::Value,
@@ -139,26 +128,6 @@ pub struct TaskSummary {
     pub total_pages: i64,
     pub restart_count: i64,
     pub preprocessing_started_at: Option<Timestamp>,
-}
-
-impl From<Task> for TaskSummary {
-    fn from(task: Task) -> Self {
-        TaskSummary {
-            id: task.id,
-            workspace_id: task.workspace_id,
-            batch_id: task.batch_id,
-            task_number: task.task_number,
-            external_id: task.external_id,
-            display_name: task.display_name,
-            description: task.description,
-            created_at: task.created_at,
-            task_status: task.task_status,
-            integration_status: task.integration_status,
-            total_pages: task.total_pages,
-            restart_count: task.restart_count,
-            preprocessing_started_at: task.preprocessing_started_at,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +172,12 @@ impl Store {
     /// A write transaction that takes the write lock up front: SQLite cannot upgrade a reader
     /// to a writer when another connection wrote meanwhile, so deferred transactions would fail
     /// under concurrency instead of waiting.
+    /// Whether the database answers, for readiness checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }

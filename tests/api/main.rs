@@ -14,6 +14,7 @@ mod export;
 mod integration_status;
 mod lists;
 mod openapi;
+mod ops;
 mod originals;
 mod process;
 mod reprocess;
