@@ -58,13 +58,16 @@ pub(super) async fn insert_job(
     stage: JobStage,
     priority: i64,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO jobs (task_id, stage, priority, created_at) VALUES (?, ?, ?, ?)")
-        .bind(task_id)
-        .bind(stage.as_str())
-        .bind(priority)
-        .bind(Timestamp::now().millis())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO jobs (task_id, org_id, stage, priority, created_at)
+         SELECT id, org_id, ?, ?, ? FROM tasks WHERE id = ?",
+    )
+    .bind(stage.as_str())
+    .bind(priority)
+    .bind(Timestamp::now().millis())
+    .bind(task_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -82,37 +85,71 @@ impl Store {
         .await?)
     }
 
-    /// Takes the most urgent job that nobody holds (or whose holder's lease ran out).
+    /// Takes a job nobody holds (or whose holder's lease ran out), sharing workers across
+    /// organisations: the organisation with the fewest jobs in hand goes first, then the one
+    /// served longest ago; within it, the most urgent job, then the oldest. One organisation's
+    /// thousand queued tasks do not make another's one task wait behind them.
     pub async fn claim_job(
         &self,
         worker: &str,
         lease_seconds: i64,
     ) -> StoreResult<Option<ClaimedJob>> {
         let now = Timestamp::now();
-        let row: Option<(i64, i64, String, i64, i64)> = sqlx::query_as(
-            "UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
-             WHERE id = (SELECT id FROM jobs WHERE lease_expires_at IS NULL OR lease_expires_at < ?3
-                         ORDER BY priority DESC, id LIMIT 1)
-             RETURNING id, task_id, stage, attempts, kills",
+        let mut tx = self.write().await?;
+        // The organisations with jobs, one index seek each (SQLite has no loose index scan).
+        let row: Option<(i64, i64, i64, String, i64, i64)> = sqlx::query_as(
+            "WITH RECURSIVE orgs(org_id) AS (
+                 SELECT MIN(org_id) FROM jobs
+                 UNION ALL
+                 SELECT (SELECT MIN(org_id) FROM jobs WHERE org_id > orgs.org_id)
+                 FROM orgs WHERE orgs.org_id IS NOT NULL
+             ),
+             turn AS (
+                 SELECT o.org_id FROM orgs o
+                 WHERE o.org_id IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM jobs w WHERE w.org_id = o.org_id
+                         AND (w.lease_expires_at IS NULL OR w.lease_expires_at < ?3))
+                 ORDER BY
+                     (SELECT COUNT(*) FROM jobs h
+                      WHERE h.org_id = o.org_id AND h.lease_expires_at >= ?3),
+                     COALESCE((SELECT last_claimed_at FROM queue_turns q
+                               WHERE q.org_id = o.org_id), 0),
+                     o.org_id
+                 LIMIT 1
+             )
+             UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1
+             WHERE id = (SELECT j.id FROM jobs j JOIN turn ON j.org_id = turn.org_id
+                         WHERE j.lease_expires_at IS NULL OR j.lease_expires_at < ?3
+                         ORDER BY j.priority DESC, j.id LIMIT 1)
+             RETURNING id, org_id, task_id, stage, attempts, kills",
         )
         .bind(worker)
         .bind(now.plus_seconds(lease_seconds).millis())
         .bind(now.millis())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(|(id, task_id, stage, attempts, kills)| {
-            let stage = JobStage::parse(&stage)
-                .ok_or_else(|| StoreError::Corrupt(format!("job {id}: stage {stage}")))?;
-            Ok(ClaimedJob {
-                id,
-                task_id,
-                stage,
-                attempts,
-                kills,
-                worker: worker.to_owned(),
-            })
-        })
-        .transpose()
+        let Some((id, org_id, task_id, stage, attempts, kills)) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO queue_turns (org_id, last_claimed_at) VALUES (?, ?)
+             ON CONFLICT (org_id) DO UPDATE SET last_claimed_at = excluded.last_claimed_at",
+        )
+        .bind(org_id)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let stage = JobStage::parse(&stage)
+            .ok_or_else(|| StoreError::Corrupt(format!("job {id}: stage {stage}")))?;
+        Ok(Some(ClaimedJob {
+            id,
+            task_id,
+            stage,
+            attempts,
+            kills,
+            worker: worker.to_owned(),
+        }))
     }
 
     /// Extends the lease; false when the job is no longer this worker's.

@@ -236,3 +236,45 @@ async fn the_store_refuses_moves_the_state_machine_does_not_allow() {
         .await
         .unwrap());
 }
+
+#[tokio::test]
+async fn workers_are_shared_across_organisations_in_turn() {
+    let server = start_with(false, |s| s).await;
+    let other = server.other_tenant_token().await;
+    let mut a = Vec::new();
+    for n in 0..3 {
+        a.push(
+            server
+                .create_url_task(&format!("https://example.com/a{n}.pdf"))
+                .await,
+        );
+    }
+    let b = server
+        .http
+        .post(server.url("/api/v1.0/external/sdtask/process"))
+        .bearer_auth(&other)
+        .json(&serde_json::json!({"context": {"url": "https://example.com/b.pdf"}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["taskId"]
+        .as_i64()
+        .unwrap();
+    let urgent = server
+        .create_task(
+            serde_json::json!({"priority": 2, "context": {"url": "https://example.com/u.pdf"}}),
+        )
+        .await["taskId"]
+        .as_i64()
+        .unwrap();
+    let store = server.docket.store();
+    let mut claimed = Vec::new();
+    while let Some(job) = store.claim_job("w", 30).await.unwrap() {
+        claimed.push(job.task_id);
+    }
+    // The first organisation's most urgent task; then the other organisation, which holds no
+    // job, though its task came after three of the first's; then the first's in order.
+    assert_eq!(claimed, [urgent, b, a[0], a[1], a[2]]);
+}
