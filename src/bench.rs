@@ -214,6 +214,7 @@ fn measure_readers(
                 let job = sandbox::Job::Recognize {
                     languages,
                     first: 0,
+                    count: u32::MAX,
                 };
                 let mut pages = 0usize;
                 for document in &chunk {

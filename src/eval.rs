@@ -159,6 +159,7 @@ async fn score(
     let job = sandbox::Job::Recognize {
         languages: options.languages.clone(),
         first: 0,
+        count: u32::MAX,
     };
     let mut pages: Vec<RecognizedPage> = Vec::new();
     let mut reader = slot.start(readers, 0, &job, &bytes).await?;

@@ -165,6 +165,10 @@ struct ServeArgs {
     /// Documents with more pages are refused (status 35).
     #[arg(long, env = "DOCKET_MAX_PAGES", default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
     max_pages: u32,
+    /// Pages recognised per turn of a long document; after each batch its job goes back to the
+    /// queue so other organisations' work goes in between.
+    #[arg(long, env = "DOCKET_PAGE_BATCH", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    page_batch: u32,
     /// Lifetime of bearer tokens, in seconds.
     #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl_seconds: i64,
@@ -413,6 +417,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.pdfium_library = args.pdfium_lib;
     settings.pipeline.lease_seconds = args.lease_seconds;
     settings.pipeline.max_pages = args.max_pages;
+    settings.pipeline.page_batch = args.page_batch;
     settings.pipeline.sandbox.page_timeout = Duration::from_secs(args.page_timeout_seconds);
     settings.pipeline.sandbox.document_timeout = Duration::from_secs(args.document_timeout_seconds);
     settings.pipeline.sandbox.memory_mb = args.reader_memory_mb;

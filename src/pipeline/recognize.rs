@@ -53,25 +53,25 @@ pub struct Recognition {
 /// a sandboxed child, see `sandbox`).
 pub fn recognize(bytes: &[u8], options: &Options) -> Result<Recognition, Unreadable> {
     let mut pages = Vec::new();
-    recognize_pages(bytes, &options.languages, 0, |_, page| {
+    recognize_pages(bytes, &options.languages, 0..u32::MAX, |_, page| {
         pages.push(page);
         Ok(())
     })?;
     Ok(understand(pages, options))
 }
 
-/// Recognises the pages from index `first` (from 0) on, handing each to `each` as soon as it is
-/// read, so that progress can be kept page by page.
+/// Recognises the document's pages in `pages` (indexes from 0; past the end is fine), handing
+/// each to `each` as soon as it is read, so that progress can be kept page by page.
 pub fn recognize_pages(
     bytes: &[u8],
     languages: &str,
-    first: u32,
+    pages: std::ops::Range<u32>,
     mut each: impl FnMut(u32, RecognizedPage) -> Result<(), Unreadable>,
 ) -> Result<(), Unreadable> {
     match detect::detect(bytes)? {
         DocumentKind::Pdf => {
             let document = pdf::Document::open(bytes).map_err(|e| Unreadable(e.to_string()))?;
-            for index in first..document.page_count() {
+            for index in pages.start..document.page_count().min(pages.end) {
                 let mut page = pdf_page(&document, index, languages)?;
                 if index == 0 {
                     page.embedded = embedded_invoice(&document);
@@ -80,10 +80,10 @@ pub fn recognize_pages(
             }
             Ok(())
         }
-        DocumentKind::Tiff => for_each_tiff_page(bytes, first, |index, image| {
+        DocumentKind::Tiff => for_each_tiff_page(bytes, pages, |index, image| {
             each(index, image_page(&image, index + 1, languages)?)
         }),
-        _ if first == 0 => each(0, image_page(&decode_image(bytes)?, 1, languages)?),
+        _ if pages.contains(&0) => each(0, image_page(&decode_image(bytes)?, 1, languages)?),
         _ => Ok(()),
     }
 }
@@ -486,14 +486,14 @@ pub fn decode_image(bytes: &[u8]) -> Result<GrayImage, Unreadable> {
 
 /// Decodes every frame of a TIFF, to refuse a broken one before recognition.
 pub fn validate_tiff(bytes: &[u8]) -> Result<(), Unreadable> {
-    for_each_tiff_page(bytes, 0, |_, _| Ok(()))
+    for_each_tiff_page(bytes, 0..u32::MAX, |_, _| Ok(()))
 }
 
 /// Decodes a TIFF's frames one at a time, so a long multi-page file never sits in memory whole.
 /// Frames before index `first` are skipped undecoded.
 fn for_each_tiff_page(
     bytes: &[u8],
-    first: u32,
+    pages: std::ops::Range<u32>,
     mut each: impl FnMut(u32, GrayImage) -> Result<(), Unreadable>,
 ) -> Result<(), Unreadable> {
     use tiff::decoder::{Decoder, DecodingResult};
@@ -501,8 +501,8 @@ fn for_each_tiff_page(
     let bad = |e: tiff::TiffError| Unreadable(format!("not a readable TIFF: {e}"));
     let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(bad)?;
     let mut index = 0;
-    loop {
-        if index < first {
+    while index < pages.end {
+        if index < pages.start {
             if !decoder.more_images() {
                 return Ok(());
             }
@@ -538,6 +538,7 @@ fn for_each_tiff_page(
         decoder.next_image().map_err(bad)?;
         index += 1;
     }
+    Ok(())
 }
 
 #[cfg(test)]

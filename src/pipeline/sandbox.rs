@@ -62,8 +62,12 @@ impl SandboxConfig {
 pub enum Job {
     /// Detect the format, count and validate the pages.
     Inspect { max_pages: u32 },
-    /// Recognise the pages from index `first` on.
-    Recognize { languages: String, first: u32 },
+    /// Recognise `count` pages from index `first` on (fewer at the document's end).
+    Recognize {
+        languages: String,
+        first: u32,
+        count: u32,
+    },
 }
 
 /// The line before a document's bytes.
@@ -342,8 +346,13 @@ fn run_job(job: Job, document: &[u8], out: &mut impl Write) -> anyhow::Result<()
                 pages,
             })
         }),
-        Job::Recognize { languages, first } => {
-            recognize::recognize_pages(document, &languages, first, |index, page| {
+        Job::Recognize {
+            languages,
+            first,
+            count,
+        } => {
+            let pages = first..first.saturating_add(count);
+            recognize::recognize_pages(document, &languages, pages, |index, page| {
                 send(&Message::Page {
                     index,
                     page: Box::new(page),

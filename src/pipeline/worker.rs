@@ -33,6 +33,9 @@ pub struct PipelineConfig {
     pub fetch: FetchPolicy,
     /// Documents with more pages are refused in pre-processing.
     pub max_pages: u32,
+    /// Pages recognised per claim of a job: a longer document is given back to the queue
+    /// after each batch (its pages kept), so other organisations' work goes in between.
+    pub page_batch: u32,
     pub sandbox: SandboxConfig,
 }
 
@@ -46,6 +49,7 @@ impl Default for PipelineConfig {
             poll_interval: Duration::from_secs(1),
             fetch: FetchPolicy::default(),
             max_pages: 5_000,
+            page_batch: 50,
             sandbox: SandboxConfig::new(Default::default()),
         }
     }
@@ -374,10 +378,13 @@ impl Pipeline {
                 "resuming after the pages already recognised"
             );
         }
+        let batch = self.config.page_batch.max(1);
         let read = sandbox::Job::Recognize {
             languages: options.languages.clone(),
             first: done.len() as u32,
+            count: batch,
         };
+        let mut read_now = 0;
         let mut reader = reader
             .start(&self.config.sandbox, task.org_id, &read, &bytes)
             .await?;
@@ -396,11 +403,21 @@ impl Pipeline {
                     }
                     metrics::counter!("docket_pages_recognized_total").increment(1);
                     done.push(*page);
+                    read_now += 1;
                 }
                 Ok(Message::Done) => break,
                 Ok(other) => anyhow::bail!("the document reader answered {other:?} to recognize"),
                 Err(end) => return end,
             }
+        }
+        drop(reader);
+        if read_now == batch && (done.len() as i64) < task.summary.total_pages {
+            // Not the last batch: the job goes back to the queue, where the next claim may be
+            // another organisation's, and resumes after the pages kept.
+            self.store.release_job(job).await?;
+            self.wake();
+            info!(pages = done.len(), "page batch recognised; job given back");
+            return Ok(true);
         }
         let Recognition {
             pages,

@@ -278,3 +278,55 @@ async fn workers_are_shared_across_organisations_in_turn() {
     // job, though its task came after three of the first's; then the first's in order.
     assert_eq!(claimed, [urgent, b, a[0], a[1], a[2]]);
 }
+
+#[tokio::test]
+async fn a_long_document_is_recognised_in_batches_that_let_other_work_in() {
+    let mut server = start_with(false, |mut s| {
+        s.pipeline.workers = 1;
+        s.pipeline.page_batch = 1;
+        s
+    })
+    .await;
+    let files = FileServer::start().await;
+    let page = |text: &str| vec![TextRun::new(72.0, 72.0, 12.0, text)];
+    let long = files.add(
+        "long.pdf",
+        text_pdf(&[page("Page one"), page("Page two"), page("Page three")]),
+    );
+    let short = files.add("short.pdf", text_pdf(&[page("Short")]));
+    let long = server.create_url_task(&long).await;
+    let other = server.other_tenant_token().await;
+    let short = server
+        .http
+        .post(server.url("/api/v1.0/external/sdtask/process"))
+        .bearer_auth(&other)
+        .json(&json!({"context": {"url": short}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["taskId"]
+        .as_i64()
+        .unwrap();
+    server.start_workers();
+    server.wait_for(long, &[3]).await;
+    let store = server.docket.store();
+    let reviewed_at = |events: Vec<docket::store::TaskEvent>| {
+        events
+            .iter()
+            .find(|e| e.task_status.code() == 3)
+            .map(|e| e.at.millis())
+    };
+    let short_done = reviewed_at(store.task_events(short).await.unwrap());
+    let long_done = reviewed_at(store.task_events(long).await.unwrap());
+    assert!(
+        short_done.is_some() && short_done < long_done,
+        "the other organisation's one page came between the long document's: {short_done:?} {long_done:?}"
+    );
+    let export = server.export(long).await;
+    let text = export.to_string();
+    for words in ["Page one", "Page two", "Page three"] {
+        assert!(text.contains(words), "{words} was kept across batches");
+    }
+}

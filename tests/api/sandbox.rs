@@ -124,7 +124,7 @@ async fn recognition_resumes_from_the_first_unfinished_page() {
     recognize::recognize_pages(
         &one_line_pdf("Read before the restart"),
         "eng",
-        0,
+        0..u32::MAX,
         |_, p| {
             earlier.push(p);
             Ok(())
@@ -167,6 +167,7 @@ async fn read(
     let job = Job::Recognize {
         languages: "eng".into(),
         first: 0,
+        count: u32::MAX,
     };
     let mut reader = slot.start(config, org_id, &job, document).await?;
     let mut pages = 0;
