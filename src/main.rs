@@ -169,6 +169,10 @@ struct ServeArgs {
     /// queue so other organisations' work goes in between.
     #[arg(long, env = "DOCKET_PAGE_BATCH", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     page_batch: u32,
+    /// Pages one organisation may have in hand across all workers (a held job counts its
+    /// document's pages, at most a batch); its next job waits until some finish.
+    #[arg(long, env = "DOCKET_PAGES_IN_FLIGHT", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pages_in_flight: u32,
     /// Lifetime of bearer tokens, in seconds.
     #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl_seconds: i64,
@@ -418,6 +422,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.pipeline.lease_seconds = args.lease_seconds;
     settings.pipeline.max_pages = args.max_pages;
     settings.pipeline.page_batch = args.page_batch;
+    settings.pipeline.pages_in_flight = args.pages_in_flight;
     settings.pipeline.sandbox.page_timeout = Duration::from_secs(args.page_timeout_seconds);
     settings.pipeline.sandbox.document_timeout = Duration::from_secs(args.document_timeout_seconds);
     settings.pipeline.sandbox.memory_mb = args.reader_memory_mb;

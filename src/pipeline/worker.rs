@@ -15,7 +15,7 @@ use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Ses
 use crate::domain::workspace::DEFAULT_LANGUAGES;
 use crate::domain::{TaskStatus, WorkspaceTemplate};
 use crate::store::blobs::BlobStore;
-use crate::store::{ClaimedJob, JobStage, Store, StoredFile};
+use crate::store::{ClaimedJob, JobStage, QueueLimits, Store, StoredFile};
 
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -36,6 +36,9 @@ pub struct PipelineConfig {
     /// Pages recognised per claim of a job: a longer document is given back to the queue
     /// after each batch (its pages kept), so other organisations' work goes in between.
     pub page_batch: u32,
+    /// Pages one organisation may have in hand across all workers; its next job waits until
+    /// some finish.
+    pub pages_in_flight: u32,
     pub sandbox: SandboxConfig,
 }
 
@@ -50,6 +53,7 @@ impl Default for PipelineConfig {
             fetch: FetchPolicy::default(),
             max_pages: 5_000,
             page_batch: 50,
+            pages_in_flight: 200,
             sandbox: SandboxConfig::new(Default::default()),
         }
     }
@@ -93,6 +97,13 @@ impl Pipeline {
         })
     }
 
+    fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            pages_in_flight: self.config.pages_in_flight.into(),
+            page_batch: self.config.page_batch.into(),
+        }
+    }
+
     /// Tells an idle worker there is new work.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -119,7 +130,7 @@ impl Pipeline {
         while !*stopping.borrow() {
             let idle = match self
                 .store
-                .claim_job(&worker, self.config.lease_seconds)
+                .claim_job(&worker, self.config.lease_seconds, self.queue_limits())
                 .await
             {
                 Ok(Some(job)) => {

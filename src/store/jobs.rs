@@ -30,6 +30,24 @@ impl JobStage {
     }
 }
 
+/// Limits a claim keeps to.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// An organisation with this many pages in hand gets no more jobs until some finish.
+    pub pages_in_flight: i64,
+    /// Pages a worker reads of a document per turn: what a held job counts for at most.
+    pub page_batch: i64,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        QueueLimits {
+            pages_in_flight: i64::MAX,
+            page_batch: i64::MAX,
+        }
+    }
+}
+
 /// Pending jobs of one organisation whose tasks are in one status, for the queue-depth gauge.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueueDepth {
@@ -88,11 +106,14 @@ impl Store {
     /// Takes a job nobody holds (or whose holder's lease ran out), sharing workers across
     /// organisations: the organisation with the fewest jobs in hand goes first, then the one
     /// served longest ago; within it, the most urgent job, then the oldest. One organisation's
-    /// thousand queued tasks do not make another's one task wait behind them.
+    /// thousand queued tasks do not make another's one task wait behind them. An organisation
+    /// already holding `limits.pages_in_flight` pages waits (a held job counts its document's
+    /// pages, at most a batch, and at least one).
     pub async fn claim_job(
         &self,
         worker: &str,
         lease_seconds: i64,
+        limits: QueueLimits,
     ) -> StoreResult<Option<ClaimedJob>> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
@@ -109,6 +130,9 @@ impl Store {
                  WHERE o.org_id IS NOT NULL AND EXISTS (
                      SELECT 1 FROM jobs w WHERE w.org_id = o.org_id
                          AND (w.lease_expires_at IS NULL OR w.lease_expires_at < ?3))
+                   AND (SELECT COALESCE(SUM(MIN(MAX(t.total_pages, 1), ?5)), 0)
+                        FROM jobs h JOIN tasks t ON t.id = h.task_id
+                        WHERE h.org_id = o.org_id AND h.lease_expires_at >= ?3) < ?4
                  ORDER BY
                      (SELECT COUNT(*) FROM jobs h
                       WHERE h.org_id = o.org_id AND h.lease_expires_at >= ?3),
@@ -126,6 +150,8 @@ impl Store {
         .bind(worker)
         .bind(now.plus_seconds(lease_seconds).millis())
         .bind(now.millis())
+        .bind(limits.pages_in_flight)
+        .bind(limits.page_batch)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((id, org_id, task_id, stage, attempts, kills)) = row else {

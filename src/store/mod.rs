@@ -20,7 +20,7 @@ use crate::domain::credentials::{self, SECRET_LIFETIME_SECONDS};
 use crate::domain::workspace::DEFAULT_LANGUAGES;
 use crate::domain::{IntegrationStatus, TaskStatus, Timestamp, WorkspaceTemplate};
 
-pub use jobs::{ClaimedJob, JobStage, QueueDepth};
+pub use jobs::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
 pub use tasks::{NewTask, Page, SortField, TaskFilter, TaskRef, TaskResult, TaskSort};
 
 #[derive(Debug, thiserror::Error)]

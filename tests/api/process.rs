@@ -189,7 +189,7 @@ async fn a_job_that_keeps_crashing_its_worker_fails_its_task() {
         server
             .docket
             .store()
-            .claim_job("crashed-worker", -1)
+            .claim_job("crashed-worker", -1, Default::default())
             .await
             .unwrap()
             .unwrap();
@@ -208,7 +208,11 @@ async fn the_store_refuses_moves_the_state_machine_does_not_allow() {
     let server = start_with(false, |s| s).await;
     let id = server.create_url_task("https://example.com/a.pdf").await;
     let store = server.docket.store();
-    let job = store.claim_job("w", 30).await.unwrap().unwrap();
+    let job = store
+        .claim_job("w", 30, Default::default())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.task_id, id);
     let skipped = store.finish_recognition(&job, "[]", "{}").await;
     assert!(
@@ -271,7 +275,7 @@ async fn workers_are_shared_across_organisations_in_turn() {
         .unwrap();
     let store = server.docket.store();
     let mut claimed = Vec::new();
-    while let Some(job) = store.claim_job("w", 30).await.unwrap() {
+    while let Some(job) = store.claim_job("w", 30, Default::default()).await.unwrap() {
         claimed.push(job.task_id);
     }
     // The first organisation's most urgent task; then the other organisation, which holds no
@@ -329,4 +333,25 @@ async fn a_long_document_is_recognised_in_batches_that_let_other_work_in() {
     for words in ["Page one", "Page two", "Page three"] {
         assert!(text.contains(words), "{words} was kept across batches");
     }
+}
+
+#[tokio::test]
+async fn an_organisation_gets_no_more_jobs_past_its_pages_in_flight() {
+    let server = start_with(false, |s| s).await;
+    for n in 0..3 {
+        server
+            .create_url_task(&format!("https://example.com/{n}.pdf"))
+            .await;
+    }
+    let store = server.docket.store();
+    let limits = docket::store::QueueLimits {
+        pages_in_flight: 2,
+        page_batch: 50,
+    };
+    // Tasks not yet counted hold a page each.
+    assert!(store.claim_job("w", 30, limits).await.unwrap().is_some());
+    let second = store.claim_job("w", 30, limits).await.unwrap().unwrap();
+    assert!(store.claim_job("w", 30, limits).await.unwrap().is_none());
+    store.release_job(&second).await.unwrap();
+    assert!(store.claim_job("w", 30, limits).await.unwrap().is_some());
 }

@@ -98,7 +98,7 @@ async fn recognition_resumes_from_the_first_unfinished_page() {
     // A worker pre-processes the task, reads page 1, and is stopped gracefully.
     let store = server.docket.store().clone();
     let job = store
-        .claim_job("before-restart", 30)
+        .claim_job("before-restart", 30, Default::default())
         .await
         .unwrap()
         .unwrap();
@@ -115,7 +115,7 @@ async fn recognition_resumes_from_the_first_unfinished_page() {
         .await
         .unwrap());
     let job = store
-        .claim_job("before-restart", 30)
+        .claim_job("before-restart", 30, Default::default())
         .await
         .unwrap()
         .unwrap();
@@ -150,7 +150,11 @@ async fn jobs_given_back_on_a_graceful_stop_do_not_count_as_attempts() {
     let store = server.docket.store().clone();
     // Four deploys, each stopping while the job was in hand: more than max_attempts claims.
     for _ in 0..4 {
-        let job = store.claim_job("deploying", 30).await.unwrap().unwrap();
+        let job = store
+            .claim_job("deploying", 30, Default::default())
+            .await
+            .unwrap()
+            .unwrap();
         store.release_job(&job).await.unwrap();
     }
     server.start_workers();
