@@ -1,5 +1,5 @@
-//! The `docket` command: `serve` runs the API and the workers; `org` and `workspace` administer
-//! tenants, credentials and workspaces in a data directory. Every flag also reads `DOCKET_<FLAG>`.
+//! The `docket` command: `serve` runs the API and the workers, `worker` the workers alone; `org`
+//! and `workspace` administer tenants, credentials and workspaces in a data directory. Every flag also reads `DOCKET_<FLAG>`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,8 @@ enum Command {
     /// Serve the API and process tasks. On an empty data dir, creates an organisation and prints
     /// its client_id and client_secret.
     Serve(ServeArgs),
+    /// Process tasks only, beside `serve --no-workers` or other workers on the same data.
+    Worker(WorkerArgs),
     /// Organisations (tenants) and their API credentials.
     Org {
         #[command(subcommand)]
@@ -139,13 +141,11 @@ struct DataDir {
     data_dir: PathBuf,
 }
 
+/// What `serve` and `worker` share: the data, and how documents are fetched and read.
 #[derive(Args)]
-struct ServeArgs {
+struct PipelineArgs {
     #[command(flatten)]
     data: DataDir,
-    /// Address to listen on.
-    #[arg(long, env = "DOCKET_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
     /// Allow document URLs on loopback and private networks (off: SSRF protection).
     #[arg(long, env = "DOCKET_ALLOW_PRIVATE_URLS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     allow_private_urls: bool,
@@ -173,6 +173,30 @@ struct ServeArgs {
     /// document's pages, at most a batch); its next job waits until some finish.
     #[arg(long, env = "DOCKET_PAGES_IN_FLIGHT", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pages_in_flight: u32,
+    /// PDFium shared library (installed by scripts/setup.sh).
+    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
+    pdfium_lib: PathBuf,
+    /// Seconds a document reader may spend on one page before it is killed.
+    #[arg(long, env = "DOCKET_PAGE_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    page_timeout_seconds: u64,
+    /// Seconds a document reader may spend on a whole document (and on checking a file).
+    #[arg(long, env = "DOCKET_DOCUMENT_TIMEOUT_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    document_timeout_seconds: u64,
+    /// Address space of a document reader, in MiB; past it the reader dies, not the server.
+    #[arg(long, env = "DOCKET_READER_MEMORY_MB", default_value_t = 3072, value_parser = clap::value_parser!(u64).range(256..))]
+    reader_memory_mb: u64,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Serve the API only; `docket worker` processes (any number, sharing the data).
+    #[arg(long, env = "DOCKET_NO_WORKERS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    no_workers: bool,
+    /// Address to listen on.
+    #[arg(long, env = "DOCKET_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
     /// Lifetime of bearer tokens, in seconds.
     #[arg(long, env = "DOCKET_TOKEN_TTL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     token_ttl_seconds: i64,
@@ -186,9 +210,6 @@ struct ServeArgs {
     /// Days a signed `originalFileUrl` link works.
     #[arg(long, env = "DOCKET_LINK_TTL_DAYS", default_value_t = 180, value_parser = clap::value_parser!(i64).range(1..=3650))]
     link_ttl_days: i64,
-    /// PDFium shared library (installed by scripts/setup.sh).
-    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
-    pdfium_lib: PathBuf,
     /// Connections served at once; more wait in the listen backlog.
     #[arg(long, env = "DOCKET_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
@@ -201,15 +222,12 @@ struct ServeArgs {
     /// Seconds a connection may go without a byte moving (stalled uploads or downloads).
     #[arg(long, env = "DOCKET_STALL_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     stall_timeout_seconds: u64,
-    /// Seconds a document reader may spend on one page before it is killed.
-    #[arg(long, env = "DOCKET_PAGE_TIMEOUT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    page_timeout_seconds: u64,
-    /// Seconds a document reader may spend on a whole document (and on checking a file).
-    #[arg(long, env = "DOCKET_DOCUMENT_TIMEOUT_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
-    document_timeout_seconds: u64,
-    /// Address space of a document reader, in MiB; past it the reader dies, not the server.
-    #[arg(long, env = "DOCKET_READER_MEMORY_MB", default_value_t = 3072, value_parser = clap::value_parser!(u64).range(256..))]
-    reader_memory_mb: u64,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
 }
 
 #[derive(Subcommand)]
@@ -293,6 +311,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Sandbox(_) => anyhow::bail!("the sandbox runs without a runtime"),
         Command::Serve(args) => serve(args).await,
+        Command::Worker(args) => worker(args).await,
         Command::Bench(args) => {
             let options = docket::bench::BenchOptions {
                 invoices: args.invoices,
@@ -408,27 +427,46 @@ fn print_credentials(issued: &IssuedCredentials) {
     );
 }
 
+/// Settings of the data directory, the pipeline and its workers.
+fn settings(args: &PipelineArgs) -> Settings {
+    let mut settings = Settings::new(&args.data.data_dir)
+        .allow_private_urls(args.allow_private_urls)
+        .max_file_bytes(args.max_file_mb * 1024 * 1024)
+        .download_timeout(Duration::from_secs(args.download_timeout_seconds));
+    settings.pdfium_library = args.pdfium_lib.clone();
+    let pipeline = &mut settings.pipeline;
+    pipeline.lease_seconds = args.lease_seconds;
+    pipeline.max_pages = args.max_pages;
+    pipeline.page_batch = args.page_batch;
+    pipeline.pages_in_flight = args.pages_in_flight;
+    pipeline.sandbox.page_timeout = Duration::from_secs(args.page_timeout_seconds);
+    pipeline.sandbox.document_timeout = Duration::from_secs(args.document_timeout_seconds);
+    pipeline.sandbox.memory_mb = args.reader_memory_mb;
+    if let Some(workers) = args.workers {
+        pipeline.workers = workers.max(1);
+    }
+    settings
+}
+
+/// `docket worker`: processes tasks of a data directory an API process (`serve --no-workers`)
+/// or another worker shares, until SIGTERM, when its jobs are given back at once.
+async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let docket = Docket::open(settings(&args.pipeline)).await?;
+    tracing::info!(data_dir = %args.pipeline.data.data_dir.display(), "docket worker running");
+    let workers = docket.start_workers();
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    workers.stop().await;
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Bound first: when the port is taken, nothing is created (and no credentials are printed
     // and lost).
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let mut settings = Settings::new(&args.data.data_dir)
-        .allow_private_urls(args.allow_private_urls)
-        .max_file_bytes(args.max_file_mb * 1024 * 1024)
-        .download_timeout(Duration::from_secs(args.download_timeout_seconds));
-    settings.pdfium_library = args.pdfium_lib;
-    settings.pipeline.lease_seconds = args.lease_seconds;
-    settings.pipeline.max_pages = args.max_pages;
-    settings.pipeline.page_batch = args.page_batch;
-    settings.pipeline.pages_in_flight = args.pages_in_flight;
-    settings.pipeline.sandbox.page_timeout = Duration::from_secs(args.page_timeout_seconds);
-    settings.pipeline.sandbox.document_timeout = Duration::from_secs(args.document_timeout_seconds);
-    settings.pipeline.sandbox.memory_mb = args.reader_memory_mb;
-    if let Some(workers) = args.workers {
-        settings.pipeline.workers = workers.max(1);
-    }
+    let mut settings = settings(&args.pipeline);
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
     settings.api.link_ttl_days = args.link_ttl_days;
     settings.api.status_list_cap = args.status_list_cap;
@@ -446,8 +484,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(issued) = docket.bootstrap().await? {
         print_credentials(&issued);
     }
-    tracing::info!(address = %listener.local_addr()?, data_dir = %args.data.data_dir.display(), "docket listening");
-    let workers = docket.start_workers();
+    tracing::info!(address = %listener.local_addr()?, data_dir = %args.pipeline.data.data_dir.display(), "docket listening");
+    let workers = (!args.no_workers).then(|| docket.start_workers());
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -462,7 +500,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         docket::server::serve(listener, docket.router(), limits, stopped(stopping.clone())),
         async {
             stopped(stopping).await;
-            workers.stop().await;
+            if let Some(workers) = workers {
+                workers.stop().await;
+            }
         }
     );
     Ok(())

@@ -68,6 +68,10 @@ impl Drop for Server {
 
 /// Starts `docket serve` configured through the environment, as a deployment would.
 async fn serve(data_dir: &Path, port: u16) -> Server {
+    serve_with(data_dir, port, &[]).await
+}
+
+async fn serve_with(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Server {
     let mut child = docket()
         .arg("serve")
         .env("DOCKET_DATA_DIR", data_dir)
@@ -75,6 +79,7 @@ async fn serve(data_dir: &Path, port: u16) -> Server {
         .env("DOCKET_ALLOW_PRIVATE_URLS", "true")
         .env("DOCKET_LEASE_SECONDS", "1")
         .env("DOCKET_WORKERS", "2")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -387,17 +392,78 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
 
 /// Sends SIGTERM and waits for the process to exit, failing if it does not within `bound`.
 fn terminate(server: &mut Server, bound: Duration) {
-    let pid = i32::try_from(server.child.id()).unwrap();
+    terminate_child(&mut server.child, bound);
+}
+
+fn terminate_child(child: &mut Child, bound: Duration) -> std::process::ExitStatus {
+    let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with a pid this test started and still owns.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let deadline = std::time::Instant::now() + bound;
-    while server.child.try_wait().unwrap().is_none() {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "docket serve did not stop within {bound:?} of SIGTERM"
+            "docket did not stop within {bound:?} of SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_process_without_workers_and_a_worker_process_share_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileServer::start().await;
+    let http = reqwest::Client::new();
+    let mut server = serve_with(dir.path(), free_port(), &[("DOCKET_NO_WORKERS", "true")]).await;
+    let lines = first_lines(&mut server.stdout, 2);
+    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
+    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let token = request_token(&http, &server.base, &client_id, &secret).await;
+    let url = files.add(
+        "a.pdf",
+        text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Read by a worker")]]),
+    );
+    let id = http
+        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"context": {"url": url}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["taskId"]
+        .as_i64()
+        .unwrap();
+    let metrics = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("task_status=\"QueuedForPreProcessing\",leased=\"false\"} 1"),
+        "the API process took no job: {metrics}"
+    );
+    let mut worker = docket()
+        .arg("worker")
+        .env("DOCKET_DATA_DIR", dir.path())
+        .env("DOCKET_ALLOW_PRIVATE_URLS", "true")
+        .env("DOCKET_WORKERS", "1")
+        .spawn()
+        .unwrap();
+    let done = wait_for_status(|| status(&http, &server.base, &token, id), &[3, 32, 33]).await;
+    assert_eq!(done["taskStatus"], 3, "{done}");
+    let stopped = terminate_child(&mut worker, Duration::from_secs(10));
+    assert!(
+        stopped.success(),
+        "the worker stops cleanly on SIGTERM: {stopped}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
