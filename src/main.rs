@@ -146,6 +146,11 @@ struct DataDir {
 struct PipelineArgs {
     #[command(flatten)]
     data: DataDir,
+    /// Where documents are stored: s3://bucket/prefix (endpoint, region and credentials from
+    /// AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true
+    /// for a plain-HTTP endpoint). Default: files/ in the data directory.
+    #[arg(long, env = "DOCKET_STORAGE", value_name = "URL")]
+    storage: Option<String>,
     /// Allow document URLs on loopback and private networks (off: SSRF protection).
     #[arg(long, env = "DOCKET_ALLOW_PRIVATE_URLS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     allow_private_urls: bool,
@@ -434,6 +439,7 @@ fn settings(args: &PipelineArgs) -> Settings {
         .max_file_bytes(args.max_file_mb * 1024 * 1024)
         .download_timeout(Duration::from_secs(args.download_timeout_seconds));
     settings.pdfium_library = args.pdfium_lib.clone();
+    settings.storage = args.storage.clone();
     let pipeline = &mut settings.pipeline;
     pipeline.lease_seconds = args.lease_seconds;
     pipeline.max_pages = args.max_pages;

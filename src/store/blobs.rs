@@ -1,14 +1,18 @@
 //! Content-addressed file storage: a file's key is the SHA-256 of its bytes, so storing the same
 //! original twice keeps one copy and a key never points at changed content. Backed by
-//! `object_store`, whose S3 implementation can replace the local directory later. Uploads are
-//! spooled to a temporary file as they arrive, so concurrent uploads cost disk, not memory.
+//! `object_store`: a local directory, or an S3 bucket that several docket processes share.
+//! Uploads are spooled to a local temporary file as they arrive, so concurrent uploads cost
+//! disk, not memory.
 
 use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
 use object_store::{path::Path as ObjectPath, ObjectStore, PutPayload};
 use sha2::{Digest, Sha256};
 use tempfile::TempPath;
@@ -27,15 +31,41 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 impl BlobStore {
     pub fn local(root: &Path) -> anyhow::Result<Self> {
         DirBuilder::new().recursive(true).mode(0o700).create(root)?;
-        let spool = root.join("spool");
+        let inner = Arc::new(LocalFileSystem::new_with_prefix(root)?);
+        Self::spooled_in(inner, root.join("spool"))
+    }
+
+    /// Files in an S3 bucket under a prefix, `s3://bucket/prefix`; the endpoint, region and
+    /// credentials come from the usual variables (`AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP` for a plain-HTTP
+    /// endpoint). Uploads are spooled in `spool`, on local disk.
+    pub fn s3(url: &str, spool: &Path) -> anyhow::Result<Self> {
+        let parsed = url::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
+        anyhow::ensure!(
+            parsed.scheme() == "s3",
+            "storage {url}: only s3://bucket/prefix is known"
+        );
+        let bucket = parsed
+            .host_str()
+            .with_context(|| format!("storage {url} names no bucket"))?;
+        let s3 = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()?;
+        let prefix = parsed.path().trim_matches('/');
+        let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        Self::spooled_in(inner, spool.to_owned())
+    }
+
+    fn spooled_in(inner: Arc<dyn ObjectStore>, spool: PathBuf) -> anyhow::Result<Self> {
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&spool)?;
-        Ok(BlobStore {
-            inner: Arc::new(LocalFileSystem::new_with_prefix(root)?),
-            spool,
-        })
+        Ok(BlobStore { inner, spool })
     }
 
     /// Whether stored files can be listed, for readiness checks.

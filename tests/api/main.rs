@@ -20,4 +20,5 @@ mod process;
 mod reprocess;
 mod routes;
 mod sandbox;
+mod storage;
 mod understanding;
