@@ -349,8 +349,54 @@ impl Store {
         row.map(Task::try_from).transpose()
     }
 
-    /// How many tasks of the organisation match (counted on the filters' indexes, not the rows).
+    /// How many tasks of the organisation match: whole days of the creation range from the
+    /// per-day counts, only its first and last partial day counted row by row (on the filters'
+    /// indexes), so a count costs the days it spans, not the tasks.
     pub async fn count_tasks(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
+        const DAY: i64 = 86_400_000;
+        let start = filter.start.map(Timestamp::millis);
+        let end = filter.end.map(Timestamp::millis);
+        // Whole days in the range: from the first that starts in it, before the first that
+        // ends past it.
+        let first_day = start.map(|s| s.div_euclid(DAY) + i64::from(s.rem_euclid(DAY) != 0));
+        let end_day = end.map(|e| e.saturating_add(1).div_euclid(DAY));
+        if let (Some(first), Some(end)) = (first_day, end_day) {
+            if first >= end {
+                return self.count_rows(org_id, filter).await;
+            }
+        }
+        let mut query =
+            QueryBuilder::new("SELECT COALESCE(SUM(tasks), 0) FROM task_counts WHERE org_id = ");
+        query.push_bind(org_id);
+        if let Some(first) = first_day {
+            query.push(" AND day >= ").push_bind(first);
+        }
+        if let Some(end) = end_day {
+            query.push(" AND day < ").push_bind(end);
+        }
+        push_attributes(&mut query, filter);
+        let mut count: i64 = query.build_query_scalar().fetch_one(&self.pool).await?;
+        if let Some(first) = first_day {
+            let head = TaskFilter {
+                end: Some(Timestamp::from_millis(
+                    first.saturating_mul(DAY).saturating_sub(1),
+                )),
+                ..filter.clone()
+            };
+            count += self.count_rows(org_id, &head).await?;
+        }
+        if let Some(end) = end_day {
+            let tail = TaskFilter {
+                start: Some(Timestamp::from_millis(end.saturating_mul(DAY))),
+                ..filter.clone()
+            };
+            count += self.count_rows(org_id, &tail).await?;
+        }
+        Ok(count)
+    }
+
+    /// Counts the matching tasks row by row, on the filters' indexes.
+    async fn count_rows(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
         let mut query = QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE ");
         push_filter(&mut query, org_id, filter);
         Ok(query.build_query_scalar().fetch_one(&self.pool).await?)
@@ -508,6 +554,12 @@ fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, org_id: i64, filter: &TaskF
     if let Some(end) = filter.end {
         query.push(" AND created_at <= ").push_bind(end.millis());
     }
+    push_attributes(query, filter);
+}
+
+/// The filter's conditions but the creation range, on the columns `tasks` and `task_counts`
+/// share.
+fn push_attributes(query: &mut QueryBuilder<'_, Sqlite>, filter: &TaskFilter) {
     push_in(
         query,
         "task_status",
@@ -540,4 +592,105 @@ fn push_in(query: &mut QueryBuilder<'_, Sqlite>, column: &str, values: impl Iter
         list.push_bind(value);
     }
     query.push(")");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    /// Tasks spread over ten days at odd hours with every attribute varied, then moved and
+    /// deleted, so the per-day counts go through every trigger.
+    async fn seeded() -> (tempfile::TempDir, Store, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("docket.db")).await.unwrap();
+        let org = store
+            .create_organization("o")
+            .await
+            .unwrap()
+            .organization
+            .id;
+        let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+             INSERT INTO tasks (org_id, workspace_id, display_name, created_at, task_status,
+                 integration_status, external_integration_status, request_json,
+                 status_changed_at)
+             SELECT ?1, ?2, 't', ?3 + i * 2160000 + i % 7, CASE i % 3 WHEN 0 THEN 3 ELSE 33 END,
+                 1 + i % 4, CASE i % 5 WHEN 0 THEN 'Sent' WHEN 1 THEN 'sent' ELSE 'never' END,
+                 '{}', 0
+             FROM n",
+        )
+        .bind(org)
+        .bind(workspace)
+        .bind(20_000 * DAY + 1234)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE tasks SET task_status = 40, created_at = created_at + ?1 WHERE id % 11 = 0",
+        )
+        .bind(DAY / 3)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE tasks SET external_integration_status = 'SENT' WHERE id % 13 = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM tasks WHERE id % 17 = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        (dir, store, org)
+    }
+
+    #[tokio::test]
+    async fn counts_from_whole_days_and_partial_edges_equal_counting_every_row() {
+        let (_dir, store, org) = seeded().await;
+        let at = |millis: i64| Some(Timestamp::from_millis(millis));
+        let base = 20_000 * DAY;
+        let ranges = [
+            (None, None),
+            (at(base), None),
+            (None, at(base + 5 * DAY - 1)),
+            (at(base + DAY / 2), at(base + 7 * DAY + DAY / 3)),
+            (at(base + 2 * DAY), at(base + 4 * DAY - 1)),
+            (at(base + 2 * DAY + 1), at(base + 2 * DAY + 5000)),
+            (at(base + 3 * DAY - 1), at(base + 3 * DAY)),
+            (at(base + 9 * DAY), at(base + 30 * DAY)),
+        ];
+        let mut checked = 0;
+        for (start, end) in ranges {
+            let variants = [
+                TaskFilter::default(),
+                TaskFilter {
+                    task_statuses: vec![TaskStatus::ToReview, TaskStatus::QueuedForRecognition],
+                    ..TaskFilter::default()
+                },
+                TaskFilter {
+                    integration_statuses: vec![IntegrationStatus::Successful],
+                    external_integration_status: Some("SENT".into()),
+                    ..TaskFilter::default()
+                },
+                TaskFilter {
+                    workspace_ids: vec![999],
+                    ..TaskFilter::default()
+                },
+            ];
+            for variant in variants {
+                let filter = TaskFilter {
+                    start,
+                    end,
+                    ..variant
+                };
+                let counted = store.count_tasks(org, &filter).await.unwrap();
+                let every_row = store.count_rows(org, &filter).await.unwrap();
+                assert_eq!(counted, every_row, "{filter:?}");
+                checked += usize::from(every_row > 0);
+            }
+        }
+        assert!(checked >= 16, "most filters match something: {checked}");
+    }
 }
