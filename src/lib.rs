@@ -12,5 +12,6 @@ pub mod domain;
 pub mod eval;
 pub mod extract;
 pub mod pipeline;
+pub mod scale;
 pub mod server;
 pub mod store;

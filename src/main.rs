@@ -64,6 +64,31 @@ enum Command {
     /// Measure recognition on a generated corpus: pages/s (born-digital and scanned), latency,
     /// peak memory, bare Tesseract on the same pages, and field precision/recall.
     Bench(BenchArgs),
+    /// Measure the API at scale: seeds many tasks, then prints p50/p99 of status look-ups and
+    /// paginated lists and the task creation throughput, over HTTP.
+    BenchScale(ScaleArgs),
+}
+
+#[derive(Args)]
+struct ScaleArgs {
+    /// Tasks seeded in one organisation.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(2..))]
+    tasks: i64,
+    /// Requests timed per measure.
+    #[arg(long, default_value_t = 200)]
+    requests: usize,
+    /// Tasks created over HTTP to measure creation throughput.
+    #[arg(long, default_value_t = 2_000)]
+    creations: usize,
+    /// Creation requests at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// An empty directory to build the database in (default: a temporary one).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// PDFium shared library.
+    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
+    pdfium_lib: PathBuf,
 }
 
 #[derive(Args)]
@@ -317,6 +342,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(_) => anyhow::bail!("the sandbox runs without a runtime"),
         Command::Serve(args) => serve(args).await,
         Command::Worker(args) => worker(args).await,
+        Command::BenchScale(args) => {
+            docket::scale::run(&docket::scale::ScaleOptions {
+                tasks: args.tasks,
+                requests: args.requests,
+                creations: args.creations,
+                concurrency: args.concurrency,
+                data_dir: args.data_dir,
+                pdfium_library: args.pdfium_lib,
+            })
+            .await
+        }
         Command::Bench(args) => {
             let options = docket::bench::BenchOptions {
                 invoices: args.invoices,

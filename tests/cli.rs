@@ -920,3 +920,30 @@ fn embedded_truth_needs_the_page_reading() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--ignore-embedded"), "{stderr}");
 }
+
+#[test]
+fn bench_scale_measures_lookups_lists_and_creation() {
+    let output = docket()
+        .args([
+            "bench-scale",
+            "--tasks",
+            "50",
+            "--requests",
+            "3",
+            "--creations",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for line in [
+        "50 tasks in one organisation",
+        "status?externalId=",
+        "statuslistpaginated page 1",
+        "statuslistpaginated externalIntegrationStatus=SENT",
+        "creation over HTTP: 5 tasks",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+}

@@ -450,6 +450,34 @@ impl Store {
         Ok(Listed { items, total_count })
     }
 
+    /// For measuring at scale (`docket bench-scale`): `count` copies of a task, created one
+    /// every `spacing_ms` before it, in varied statuses, each with its own externalId.
+    pub async fn seed_copies(&self, template: i64, count: i64, spacing_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+             INSERT INTO tasks (org_id, workspace_id, task_number, external_id, display_name,
+                 description, created_at, task_status, integration_status,
+                 external_integration_status, total_pages, priority, source_url, request_json,
+                 metadata_json, original_key, original_media_type, original_file_name,
+                 status_changed_at)
+             SELECT t.org_id, t.workspace_id, t.task_number + i, 'seed-' || t.id || '-' || i,
+                 t.display_name || ' ' || i, t.description, t.created_at - i * ?3,
+                 CASE i % 10 WHEN 0 THEN 33 WHEN 1 THEN 7 ELSE 3 END, 1 + i % 4,
+                 CASE i % 5 WHEN 0 THEN 'sent' ELSE 'never' END, 1 + i % 3, t.priority,
+                 t.source_url, t.request_json, t.metadata_json, t.original_key,
+                 t.original_media_type, t.original_file_name, t.created_at - i * ?3
+             FROM n, tasks t WHERE t.id = ?1",
+        )
+        .bind(template)
+        .bind(count)
+        .bind(spacing_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Returns false when no such task exists in the organisation.
     pub async fn set_external_integration_status(
         &self,

@@ -1,0 +1,227 @@
+//! `docket bench-scale`: the API at scale. Seeds an organisation with many tasks, then measures
+//! over real HTTP against a docket serving that data: p50/p99 of `status` by taskId and by
+//! externalId and of `statuslistpaginated` (first page, a deep page, each filter), and task
+//! creation throughput. It measures; nothing here asserts.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use crate::app::{Docket, Settings};
+use crate::server::ServerLimits;
+
+#[derive(Debug, Clone)]
+pub struct ScaleOptions {
+    pub tasks: i64,
+    /// Requests timed per measure.
+    pub requests: usize,
+    /// Tasks created over HTTP for the creation throughput, and how many requests at once.
+    pub creations: usize,
+    pub concurrency: usize,
+    /// Where the database is built; a temporary directory when None.
+    pub data_dir: Option<PathBuf>,
+    pub pdfium_library: PathBuf,
+}
+
+/// One minute between seeded tasks: a million span about two years.
+const SPACING_MS: i64 = 60_000;
+
+pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
+    let temporary = tempfile::tempdir()?;
+    let data_dir = options
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temporary.path().to_owned());
+    let mut settings = Settings::new(&data_dir);
+    settings.pdfium_library = options.pdfium_library.clone();
+    let docket = Docket::open(settings).await?;
+    let issued = docket
+        .bootstrap()
+        .await?
+        .context("bench-scale needs an empty data directory")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // No workers: created tasks stay queued, so only the API is measured.
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        docket.router(),
+        ServerLimits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{base}/connect/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "WebAPI"),
+            ("client_id", issued.organization.client_id.as_str()),
+            ("client_secret", issued.client_secret.as_str()),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["access_token"]
+        .as_str()
+        .context("no access token")?
+        .to_owned();
+    let api = Api { http, base, token };
+
+    let template = api.create(0).await?;
+    let started = Instant::now();
+    eprintln!("seeding {} tasks…", options.tasks);
+    docket
+        .store()
+        .seed_copies(template, options.tasks - 1, SPACING_MS)
+        .await?;
+    println!(
+        "== {} tasks in one organisation (seeded in {:.1} s) ==",
+        options.tasks,
+        started.elapsed().as_secs_f64()
+    );
+
+    let n = options.tasks.max(2) - 1;
+    let pick = |k: usize| 1 + (k as i64 * 7919) % n;
+    println!("{:<52} {:>7}  {:>7}", "request", "p50 ms", "p99 ms");
+    api.measure("status?taskId=", options.requests, |k| {
+        format!("status?taskId={}", template + pick(k))
+    })
+    .await?;
+    api.measure("status?externalId=", options.requests, |k| {
+        format!("status?externalId=seed-{template}-{}", pick(k))
+    })
+    .await?;
+    let since = "startDate=2000-01-01T00:00:00Z";
+    let deep = (options.tasks / 20 / 2).max(1);
+    let lists = [
+        ("first page".to_owned(), format!("{since}&pageSize=20")),
+        (
+            format!("page {deep}"),
+            format!("{since}&pageSize=20&pageNumber={deep}"),
+        ),
+        (
+            "taskStatus=33".to_owned(),
+            format!("{since}&taskStatus=33&pageSize=20"),
+        ),
+        (
+            "integrationStatus=3, newest first".to_owned(),
+            format!("{since}&integrationStatus=3&sort=-createdOn&pageSize=20"),
+        ),
+        (
+            "workspaceId=1".to_owned(),
+            format!("{since}&workspaceId=1&pageSize=20"),
+        ),
+        (
+            "externalIntegrationStatus=SENT".to_owned(),
+            format!("{since}&externalIntegrationStatus=SENT&pageSize=20"),
+        ),
+        (
+            "one week".to_owned(),
+            "startDate=2026-01-01T06:00:00Z&endDate=2026-01-08T06:00:00Z&pageSize=20".to_owned(),
+        ),
+    ];
+    for (name, query) in lists {
+        api.measure(
+            &format!("statuslistpaginated {name}"),
+            options.requests,
+            |_| format!("statuslistpaginated?{query}"),
+        )
+        .await?;
+    }
+
+    let started = Instant::now();
+    let mut next = 0usize;
+    let mut running = tokio::task::JoinSet::new();
+    while next < options.creations || !running.is_empty() {
+        while next < options.creations && running.len() < options.concurrency.max(1) {
+            let api = api.clone();
+            next += 1;
+            let k = next;
+            running.spawn(async move { api.create(k).await });
+        }
+        if let Some(created) = running.join_next().await {
+            created??;
+        }
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "creation over HTTP: {} tasks in {:.2} s = {:.0} tasks/s ({} at once)",
+        options.creations,
+        elapsed.as_secs_f64(),
+        options.creations as f64 / elapsed.as_secs_f64(),
+        options.concurrency
+    );
+    let _ = stop.send(());
+    server.await?;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    /// Creates a task from a URL (never fetched: no workers run) and returns its id.
+    async fn create(&self, k: usize) -> anyhow::Result<i64> {
+        let body = json!({
+            "displayName": format!("Invoice {k}"),
+            "externalId": format!("erp-{k}"),
+            "context": {"url": format!("https://example.com/invoices/{k}.pdf")},
+            "metadata": {"costCenter": "42", "supplier": "ACME"},
+        });
+        let created: Value = self
+            .http
+            .post(format!("{}/api/v1.0/external/sdtask/process", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        created["taskId"].as_i64().context("no taskId")
+    }
+
+    /// Times `requests` GETs one after another and prints their p50 and p99.
+    async fn measure(
+        &self,
+        name: &str,
+        requests: usize,
+        path: impl Fn(usize) -> String,
+    ) -> anyhow::Result<()> {
+        let mut times = Vec::with_capacity(requests);
+        for k in 0..requests.max(1) {
+            let url = format!("{}/api/v1.0/external/sdtask/{}", self.base, path(k));
+            let started = Instant::now();
+            self.http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .send()
+                .await?
+                .error_for_status()
+                .with_context(|| url.clone())?
+                .bytes()
+                .await?;
+            times.push(started.elapsed());
+        }
+        times.sort();
+        let at = |p: f64| {
+            times
+                .get(((times.len() - 1) as f64 * p).round() as usize)
+                .copied()
+                .unwrap_or(Duration::ZERO)
+                .as_secs_f64()
+                * 1000.0
+        };
+        println!("{name:<52} {:>7.2}  {:>7.2}", at(0.5), at(0.99));
+        Ok(())
+    }
+}
