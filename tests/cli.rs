@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use common::fixtures::{text_pdf, TextRun};
-use common::server::{json_of, request_token, wait_for_status, FileServer};
+use common::server::{create_url_task_as, json_of, request_token, wait_for_status, FileServer};
 
 fn docket() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
@@ -426,18 +426,7 @@ async fn an_api_process_without_workers_and_a_worker_process_share_the_data() {
         "a.pdf",
         text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Read by a worker")]]),
     );
-    let id = http
-        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"context": {"url": url}}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["taskId"]
-        .as_i64()
-        .unwrap();
+    let id = create_url_task_as(&http, &server.base, &token, &url).await;
     let metrics = http
         .get(format!("{}/metrics", server.base))
         .send()
@@ -480,18 +469,7 @@ async fn deploys_during_a_job_stop_promptly_and_fail_nothing() {
     let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let url = files.add_gated("slow.pdf", pdf);
-    let id = http
-        .post(format!("{}/api/v1.0/external/sdtask/process", server.base))
-        .bearer_auth(&token)
-        .json(&json!({"context": {"url": url}}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["taskId"]
-        .as_i64()
-        .unwrap();
+    let id = create_url_task_as(&http, &server.base, &token, &url).await;
     // More deploys than a job's attempts, each while a worker is in the middle of the job.
     for deploy in 1..=4 {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{encrypted_pdf, png, text_pdf, tiff_pages, TextRun};
-use crate::common::server::{start, start_with, FileServer, TestServer};
+use crate::common::server::{create_url_task_as, start, start_with, FileServer, TestServer};
 
 fn two_page_pdf() -> Vec<u8> {
     text_pdf(&[
@@ -253,19 +253,13 @@ async fn workers_are_shared_across_organisations_in_turn() {
                 .await,
         );
     }
-    let b = server
-        .http
-        .post(server.url("/api/v1.0/external/sdtask/process"))
-        .bearer_auth(&other)
-        .json(&serde_json::json!({"context": {"url": "https://example.com/b.pdf"}}))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["taskId"]
-        .as_i64()
-        .unwrap();
+    let b = create_url_task_as(
+        &server.http,
+        &server.base,
+        &other,
+        "https://example.com/b.pdf",
+    )
+    .await;
     let urgent = server
         .create_task(
             serde_json::json!({"priority": 2, "context": {"url": "https://example.com/u.pdf"}}),
@@ -300,19 +294,7 @@ async fn a_long_document_is_recognised_in_batches_that_let_other_work_in() {
     let short = files.add("short.pdf", text_pdf(&[page("Short")]));
     let long = server.create_url_task(&long).await;
     let other = server.other_tenant_token().await;
-    let short = server
-        .http
-        .post(server.url("/api/v1.0/external/sdtask/process"))
-        .bearer_auth(&other)
-        .json(&json!({"context": {"url": short}}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["taskId"]
-        .as_i64()
-        .unwrap();
+    let short = create_url_task_as(&server.http, &server.base, &other, &short).await;
     server.start_workers();
     server.wait_for(long, &[3]).await;
     let store = server.docket.store();

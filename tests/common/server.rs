@@ -230,6 +230,21 @@ impl TestServer {
 }
 
 /// Sends a request and reads its JSON body, whatever the status.
+/// Creates a task for a document URL with any organisation's token; returns its id.
+pub async fn create_url_task_as(http: &reqwest::Client, base: &str, token: &str, url: &str) -> i64 {
+    http.post(format!("{base}/api/v1.0/external/sdtask/process"))
+        .bearer_auth(token)
+        .json(&json!({"context": {"url": url}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["taskId"]
+        .as_i64()
+        .unwrap()
+}
+
 pub async fn json_of(request: RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
