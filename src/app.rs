@@ -3,7 +3,7 @@
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +77,47 @@ pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     let probe = dir.join(".write-probe");
     std::fs::write(&probe, b"").map_err(unwritable)?;
     std::fs::remove_file(&probe).map_err(unwritable)
+}
+
+/// Copies a data directory, live, into `to` (which must not exist yet), so that `to` is itself a
+/// data directory docket can start on: the database first, as one consistent snapshot, then the
+/// link-signing key and the stored files. Files are never changed once stored and are stored
+/// before any row names them, so every file the snapshot names is copied.
+pub async fn backup(data_dir: &Path, to: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !to.exists(),
+        "{} exists; back up into a new directory",
+        to.display()
+    );
+    let store = Store::open(&data_dir.join("docket.db")).await?;
+    prepare_data_dir(to)?;
+    store.backup_into(&to.join("docket.db")).await?;
+    std::fs::set_permissions(to.join("docket.db"), std::fs::Permissions::from_mode(0o600))?;
+    let key = data_dir.join("link.key");
+    if key.exists() {
+        std::fs::copy(&key, to.join("link.key"))?;
+    }
+    copy_files(&data_dir.join("files"), &to.join("files"))
+}
+
+/// Copies a stored-files tree, leaving uploads still being spooled.
+fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new().recursive(true).mode(0o700).create(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "spool" {
+                copy_files(&source, &target)?;
+            }
+        } else {
+            std::fs::copy(&source, &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// The key that signs file links: 32 random bytes made on first start, readable by docket's

@@ -55,6 +55,15 @@ enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// Copy a data directory, while docket runs, into a new directory docket can start on
+    /// (restore: start with --data-dir on the copy). Files kept in S3 are not copied.
+    Backup {
+        #[command(flatten)]
+        data: DataDir,
+        /// The new directory.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Read documents handed over on stdin, as a child process of `serve` (internal).
     #[command(hide = true)]
     Sandbox(SandboxArgs),
@@ -386,6 +395,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 embedded_truth: args.embedded_truth,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
+        }
+        Command::Backup { data, to } => {
+            docket::app::backup(&data.data_dir, &to).await?;
+            println!("backed up into {}", to.display());
+            Ok(())
         }
         Command::Org {
             command: OrgCommand::New { data, name },

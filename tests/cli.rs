@@ -925,3 +925,57 @@ fn bench_scale_measures_lookups_lists_and_creation() {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_backup_starts_as_a_data_directory_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileServer::start().await;
+    let http = reqwest::Client::new();
+    let mut server = serve(dir.path(), free_port()).await;
+    let lines = first_lines(&mut server.stdout, 2);
+    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
+    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let token = request_token(&http, &server.base, &client_id, &secret).await;
+    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Kept in the backup")]]);
+    let url = files.add("kept.pdf", pdf.clone());
+    let id = create_url_task_as(&http, &server.base, &token, &url).await;
+    wait_for_status(|| status(&http, &server.base, &token, id), &[3]).await;
+
+    let copy = dir.path().join("backup");
+    let backup = docket()
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .env("DOCKET_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(backup.status.success(), "{backup:?}");
+    let refused = docket()
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .env("DOCKET_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "an existing directory is not overwritten"
+    );
+    terminate(&mut server, Duration::from_secs(10));
+
+    let restored = serve(&copy, free_port()).await;
+    let token = request_token(&http, &restored.base, &client_id, &secret).await;
+    assert_eq!(
+        status(&http, &restored.base, &token, id).await["taskStatus"],
+        3
+    );
+    let original = http
+        .get(format!(
+            "{}/api/v1.0/external/sdtask/originalfile/{id}",
+            restored.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(original.status(), 200);
+    assert_eq!(original.bytes().await.unwrap().to_vec(), pdf);
+}

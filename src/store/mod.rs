@@ -172,6 +172,16 @@ impl Store {
     /// A write transaction that takes the write lock up front: SQLite cannot upgrade a reader
     /// to a writer when another connection wrote meanwhile, so deferred transactions would fail
     /// under concurrency instead of waiting.
+    /// A consistent copy of the whole database at `path` (which must not exist), taken while
+    /// docket keeps working.
+    pub async fn backup_into(&self, path: &Path) -> StoreResult<()> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Whether the database answers, for readiness checks.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
