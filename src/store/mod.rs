@@ -443,6 +443,8 @@ impl Store {
         Ok(self.batches(org_id, &filter, None).await?.items.pop())
     }
 
+    /// The matching batches with their task counts, a page of them when `page` is given, and
+    /// how many match in all (counted apart, not by reading every match).
     pub async fn batches(
         &self,
         org_id: i64,
@@ -454,31 +456,11 @@ impl Store {
             "SELECT b.id, b.workspace_id, b.display_name, b.description, b.created_at,
                     (SELECT COUNT(*) FROM tasks t WHERE t.batch_id = b.id),
                     (SELECT COUNT(*) FROM tasks t WHERE t.batch_id = b.id
-                        AND t.task_status IN ({}, {})),
-                    COUNT(*) OVER ()
-             FROM batches b WHERE b.org_id = ",
+                        AND t.task_status IN ({}, {}))
+             FROM batches b WHERE ",
             history[0], history[1]
         ));
-        query.push_bind(org_id);
-        if let Some(id) = filter.batch_id {
-            query.push(" AND b.id = ").push_bind(id);
-        }
-        if let Some(start) = filter.start {
-            query
-                .push(" AND b.created_at >= ")
-                .push_bind(start.millis());
-        }
-        if let Some(end) = filter.end {
-            query.push(" AND b.created_at <= ").push_bind(end.millis());
-        }
-        if !filter.workspace_ids.is_empty() {
-            query.push(" AND b.workspace_id IN (");
-            let mut ids = query.separated(", ");
-            for id in &filter.workspace_ids {
-                ids.push_bind(*id);
-            }
-            query.push(")");
-        }
+        push_batch_filter(&mut query, org_id, filter);
         let column = match filter.sort.field {
             BatchSortField::BatchId => "b.id",
             BatchSortField::CreatedOn => "b.created_at",
@@ -494,16 +476,15 @@ impl Store {
         if let Some(page) = page {
             page.push_limit(&mut query);
         }
-        type Row = (i64, i64, String, Option<String>, i64, i64, i64, i64);
+        type Row = (i64, i64, String, Option<String>, i64, i64, i64);
         let rows: Vec<Row> = query.build_query_as().fetch_all(&self.pool).await?;
-        let total_count = match (rows.first(), page) {
-            (Some(row), _) => row.7,
-            (None, None) => 0,
-            // An empty page past the end still reports how many there are.
-            (None, Some(_)) => {
-                Box::pin(self.batches(org_id, filter, None))
-                    .await?
-                    .total_count
+        let total_count = match page {
+            None => rows.len() as i64,
+            Some(_) => {
+                let mut count =
+                    sqlx::QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM batches b WHERE ");
+                push_batch_filter(&mut count, org_id, filter);
+                count.build_query_scalar().fetch_one(&self.pool).await?
             }
         };
         let items = rows
@@ -519,6 +500,34 @@ impl Store {
             })
             .collect();
         Ok(Listed { items, total_count })
+    }
+}
+
+/// `b.org_id = ? AND` every condition of the batch filter.
+fn push_batch_filter(
+    query: &mut sqlx::QueryBuilder<'_, Sqlite>,
+    org_id: i64,
+    filter: &BatchFilter,
+) {
+    query.push("b.org_id = ").push_bind(org_id);
+    if let Some(id) = filter.batch_id {
+        query.push(" AND b.id = ").push_bind(id);
+    }
+    if let Some(start) = filter.start {
+        query
+            .push(" AND b.created_at >= ")
+            .push_bind(start.millis());
+    }
+    if let Some(end) = filter.end {
+        query.push(" AND b.created_at <= ").push_bind(end.millis());
+    }
+    if !filter.workspace_ids.is_empty() {
+        query.push(" AND b.workspace_id IN (");
+        let mut ids = query.separated(", ");
+        for id in &filter.workspace_ids {
+            ids.push_bind(*id);
+        }
+        query.push(")");
     }
 }
 

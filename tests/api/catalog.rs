@@ -163,6 +163,11 @@ async fn batches_paginate_and_filter() {
     assert_eq!(first["items"][0]["batchId"], other["batchId"]);
     assert_eq!(first["totalPages"], 2);
     assert_eq!(first["hasNextPage"], true);
+    let beyond = page("pageSize=2&pageNumber=9").await;
+    assert_eq!(
+        (beyond["items"].clone(), beyond["totalCount"].clone()),
+        (json!([]), json!(4))
+    );
     let in_default = page("workspaceId=1").await;
     let listed: Vec<i64> = in_default["items"]
         .as_array()
