@@ -116,6 +116,9 @@ pub struct RecognizedPage {
     /// so a resumed recognition still has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     embedded: Option<EmbeddedInvoice>,
+    /// Read by OCR (a scan, a photo, a PDF page without text), not from a text layer.
+    #[serde(default)]
+    ocr: bool,
 }
 
 /// Ruling lines of a page in its units, and how far apart two may be and still meet: PDF
@@ -127,6 +130,10 @@ struct Rulings {
 }
 
 impl RecognizedPage {
+    pub fn was_ocr(&self) -> bool {
+        self.ocr
+    }
+
     /// The e-invoice XML the document carries (first page only).
     pub fn embedded(&self) -> Option<&EmbeddedInvoice> {
         self.embedded.as_ref()
@@ -262,6 +269,7 @@ fn pdf_page(
             codes,
             rulings,
             embedded: None,
+            ocr: false,
         });
     }
     let render = document
@@ -283,6 +291,7 @@ fn pdf_page(
         codes,
         rulings,
         embedded: None,
+        ocr: true,
     })
 }
 
@@ -343,6 +352,7 @@ fn image_page(
         codes,
         rulings,
         embedded: None,
+        ocr: true,
     })
 }
 
@@ -569,6 +579,7 @@ mod tests {
             codes: Vec::new(),
             rulings: Rulings::default(),
             embedded: einvoice::parse("factur-x.xml", xml),
+            ocr: false,
         };
         let plain = RecognizedPage {
             embedded: None,

@@ -412,7 +412,9 @@ impl Pipeline {
                     {
                         return Ok(false);
                     }
-                    metrics::counter!("docket_pages_recognized_total").increment(1);
+                    let read_by = if page.was_ocr() { "ocr" } else { "text_layer" };
+                    metrics::counter!("docket_pages_recognized_total", "read_by" => read_by)
+                        .increment(1);
                     done.push(*page);
                     read_now += 1;
                 }

@@ -86,7 +86,12 @@ async fn metrics_show_the_queue_stages_pages_and_http_latency() {
         );
     }
     assert!(
-        sample(&text, "docket_pages_recognized_total", &[]).is_some_and(|n| n >= 1.0),
+        sample(
+            &text,
+            "docket_pages_recognized_total{",
+            &["read_by=\"text_layer\""]
+        )
+        .is_some_and(|n| n >= 1.0),
         "{text}"
     );
     assert_eq!(
