@@ -390,6 +390,18 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
     );
 }
 
+/// Starts `docket worker` on a data directory: one worker, leases of a second.
+fn worker(data_dir: &Path) -> Child {
+    docket()
+        .arg("worker")
+        .env("DOCKET_DATA_DIR", data_dir)
+        .env("DOCKET_ALLOW_PRIVATE_URLS", "true")
+        .env("DOCKET_WORKERS", "1")
+        .env("DOCKET_LEASE_SECONDS", "1")
+        .spawn()
+        .unwrap()
+}
+
 /// Sends SIGTERM and waits for the process to exit, failing if it does not within `bound`.
 fn terminate(server: &mut Server, bound: Duration) {
     terminate_child(&mut server.child, bound);
@@ -439,13 +451,7 @@ async fn an_api_process_without_workers_and_a_worker_process_share_the_data() {
         metrics.contains("task_status=\"QueuedForPreProcessing\",leased=\"false\"} 1"),
         "the API process took no job: {metrics}"
     );
-    let mut worker = docket()
-        .arg("worker")
-        .env("DOCKET_DATA_DIR", dir.path())
-        .env("DOCKET_ALLOW_PRIVATE_URLS", "true")
-        .env("DOCKET_WORKERS", "1")
-        .spawn()
-        .unwrap();
+    let mut worker = worker(dir.path());
     let done = wait_for_status(|| status(&http, &server.base, &token, id), &[3, 32, 33]).await;
     assert_eq!(done["taskStatus"], 3, "{done}");
     let stopped = terminate_child(&mut worker, Duration::from_secs(10));
@@ -978,4 +984,53 @@ async fn a_live_backup_starts_as_a_data_directory_of_its_own() {
         .unwrap();
     assert_eq!(original.status(), 200);
     assert_eq!(original.bytes().await.unwrap().to_vec(), pdf);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_task_leaves_it_to_another_which_finishes_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileServer::start().await;
+    let http = reqwest::Client::new();
+    let mut server = serve_with(dir.path(), free_port(), &[("DOCKET_NO_WORKERS", "true")]).await;
+    let lines = first_lines(&mut server.stdout, 2);
+    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
+    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let token = request_token(&http, &server.base, &client_id, &secret).await;
+    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Outlives its worker")]]);
+    let url = files.add_gated("held.pdf", pdf);
+    let id = create_url_task_as(&http, &server.base, &token, &url).await;
+    let mut first = worker(dir.path());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while files.hits("held.pdf:started") < 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap(); // SIGKILL: the job's lease is left to run out
+    first.wait().unwrap();
+    files.open_gate();
+    let mut second = worker(dir.path());
+    let done = wait_for_status(|| status(&http, &server.base, &token, id), &[3, 32, 33]).await;
+    assert_eq!(done["taskStatus"], 3, "{done}");
+    let history: Vec<Value> = get_json(
+        &http,
+        format!(
+            "{}/api/v1.0/external/sdtask/statushistory?taskId={id}",
+            server.base
+        ),
+        &token,
+    )
+    .await;
+    let statuses: Vec<i64> = history
+        .iter()
+        .map(|e| e["taskStatus"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [30, 31, 31, 34, 40, 41, 43, 3],
+        "pre-processing resumed by the second worker, recognised once"
+    );
+    terminate_child(&mut second, Duration::from_secs(10));
 }
