@@ -125,6 +125,19 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
             "startDate=2026-01-01T06:00:00Z&endDate=2026-01-08T06:00:00Z&pageSize=20".to_owned(),
         ),
     ];
+    // A client paging on from a deep page: each next page starts after the last row served.
+    let sequential = format!("{since}&pageSize=20");
+    api.measure(
+        &format!("statuslistpaginated page {deep}, then on"),
+        options.requests + 1,
+        |k| {
+            format!(
+                "statuslistpaginated?{sequential}&pageNumber={}",
+                deep + k as i64
+            )
+        },
+    )
+    .await?;
     for (name, query) in lists {
         api.measure(
             &format!("statuslistpaginated {name}"),

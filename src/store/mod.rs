@@ -46,6 +46,8 @@ const TOKEN_PURGE_BATCH: i64 = 100;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Where recently served list pages ended, for keyset paging.
+    anchors: tasks::Anchors,
 }
 
 #[derive(Debug, Clone)]
@@ -166,7 +168,10 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            anchors: tasks::Anchors::default(),
+        })
     }
 
     /// A write transaction that takes the write lock up front: SQLite cannot upgrade a reader

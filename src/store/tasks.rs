@@ -1,7 +1,9 @@
 //! Task rows: creation (with its first job), look-ups, filtered lists, and the client's
 //! commands on a task (external integration status, reprocess).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -123,6 +125,26 @@ impl SortField {
         ("preProcessingStartedOn", SortField::PreProcessingStartedOn),
     ];
 
+    /// A listed task's value in this column, for keyset paging; None for columns that may be
+    /// empty (NULL has no place in the row comparison), which page by offset.
+    fn value_of(self, task: &TaskSummary) -> Option<SortValue> {
+        Some(match self {
+            SortField::TaskId => SortValue::Int(task.id),
+            SortField::WorkspaceId => SortValue::Int(task.workspace_id),
+            SortField::DisplayName => SortValue::Text(task.display_name.clone()),
+            SortField::CreatedOn => SortValue::Int(task.created_at.millis()),
+            SortField::TaskStatus => SortValue::Int(task.task_status.code()),
+            SortField::IntegrationStatus => SortValue::Int(task.integration_status.code()),
+            SortField::TotalPages => SortValue::Int(task.total_pages),
+            SortField::RestartCount => SortValue::Int(task.restart_count),
+            SortField::BatchId
+            | SortField::TaskNumber
+            | SortField::ExternalId
+            | SortField::Description
+            | SortField::PreProcessingStartedOn => return None,
+        })
+    }
+
     fn column(self) -> &'static str {
         match self {
             SortField::TaskId => "id",
@@ -138,6 +160,59 @@ impl SortField {
             SortField::TotalPages => "total_pages",
             SortField::RestartCount => "restart_count",
             SortField::PreProcessingStartedOn => "preprocessing_started_at",
+        }
+    }
+}
+
+/// Where a list page starts: after skipping rows, or after the previous page's last row.
+enum Start<'a> {
+    Offset(i64),
+    After(&'a Anchor),
+}
+
+/// The last row of a page served: its value in the sort column, and its id.
+#[derive(Debug, Clone)]
+pub(super) struct Anchor {
+    value: SortValue,
+    id: i64,
+}
+
+#[derive(Debug, Clone)]
+enum SortValue {
+    Int(i64),
+    Text(String),
+}
+
+impl SortValue {
+    fn push_to(&self, query: &mut QueryBuilder<'_, Sqlite>) {
+        match self {
+            SortValue::Int(v) => query.push_bind(*v),
+            SortValue::Text(v) => query.push_bind(v.clone()),
+        };
+    }
+}
+
+/// The last rows of pages recently served, by list and page, for a few minutes: a client
+/// paging through a list in order gets each next page by keyset. Bounded: emptied when full.
+#[derive(Clone, Default)]
+pub(super) struct Anchors(Arc<Mutex<HashMap<String, (Instant, Anchor)>>>);
+
+impl Anchors {
+    const CAPACITY: usize = 10_000;
+    const LIFETIME: Duration = Duration::from_secs(600);
+
+    fn get(&self, key: &str) -> Option<Anchor> {
+        let anchors = self.0.lock().ok()?;
+        let (at, anchor) = anchors.get(key)?;
+        (at.elapsed() < Self::LIFETIME).then(|| anchor.clone())
+    }
+
+    fn put(&self, key: String, anchor: Anchor) {
+        if let Ok(mut anchors) = self.0.lock() {
+            if anchors.len() >= Self::CAPACITY {
+                anchors.clear();
+            }
+            anchors.insert(key, (Instant::now(), anchor));
         }
     }
 }
@@ -411,32 +486,70 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Vec<TaskSummary>> {
-        let direction = if filter.sort.descending {
-            "DESC"
+        self.list_from(org_id, filter, limit, Start::Offset(offset))
+            .await
+    }
+
+    async fn list_from(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        limit: i64,
+        start: Start<'_>,
+    ) -> StoreResult<Vec<TaskSummary>> {
+        let (direction, beyond) = if filter.sort.descending {
+            ("DESC", "<")
         } else {
-            "ASC"
+            ("ASC", ">")
         };
-        let order = format!(
-            " ORDER BY {} {direction}, id {direction}",
-            filter.sort.field.column()
-        );
+        let column = filter.sort.field.column();
+        let order = format!(" ORDER BY {column} {direction}, id {direction}");
         let mut query = QueryBuilder::new(format!(
             "SELECT {SUMMARY_COLUMNS} FROM tasks WHERE id IN (SELECT id FROM tasks WHERE "
         ));
-        push_filter(&mut query, org_id, filter);
-        query
-            .push(&order)
-            .push(" LIMIT ")
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset)
-            .push(")")
-            .push(&order);
+        match start {
+            // Ordered by creation, the previous page's last row narrows the creation range
+            // itself: SQLite seeks the index to one bound of a column, not the tighter of two.
+            Start::After(Anchor {
+                value: SortValue::Int(at),
+                ..
+            }) if filter.sort.field == SortField::CreatedOn => {
+                let at = Timestamp::from_millis(*at);
+                let narrowed = if filter.sort.descending {
+                    TaskFilter {
+                        end: Some(filter.end.map_or(at, |end| end.min(at))),
+                        ..filter.clone()
+                    }
+                } else {
+                    TaskFilter {
+                        start: Some(filter.start.map_or(at, |start| start.max(at))),
+                        ..filter.clone()
+                    }
+                };
+                push_filter(&mut query, org_id, &narrowed);
+            }
+            _ => push_filter(&mut query, org_id, filter),
+        }
+        if let Start::After(anchor) = start {
+            // The rows past the previous page's last one, in the list's order; a row value,
+            // which the index seeks to.
+            query.push(format!(" AND ({column}, id) {beyond} ("));
+            anchor.value.push_to(&mut query);
+            query.push(", ").push_bind(anchor.id).push(")");
+        }
+        query.push(&order).push(" LIMIT ").push_bind(limit);
+        if let Start::Offset(offset) = start {
+            query.push(" OFFSET ").push_bind(offset);
+        }
+        query.push(")").push(&order);
         let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(TaskSummary::try_from).collect()
     }
 
-    /// One page of the matching tasks and how many match in all.
+    /// One page of the matching tasks and how many match in all. A page that follows one this
+    /// store just served for the same list starts after that page's last row (keyset paging)
+    /// instead of walking every row before it, and a row that left the list meanwhile does not
+    /// make the next page skip one.
     pub async fn tasks(
         &self,
         org_id: i64,
@@ -444,9 +557,25 @@ impl Store {
         page: Page,
     ) -> StoreResult<Listed<TaskSummary>> {
         let total_count = self.count_tasks(org_id, filter).await?;
-        let items = self
-            .list_tasks(org_id, filter, i64::from(page.size), page.offset())
-            .await?;
+        let key = |number: u32| format!("{org_id}|{filter:?}|{}|{number}", page.size);
+        let previous = match page.number {
+            0 | 1 => None,
+            n => self.anchors.get(&key(n - 1)),
+        };
+        let size = i64::from(page.size);
+        let items = match &previous {
+            Some(anchor) => {
+                self.list_from(org_id, filter, size, Start::After(anchor))
+                    .await?
+            }
+            None => self.list_tasks(org_id, filter, size, page.offset()).await?,
+        };
+        let last = items
+            .last()
+            .and_then(|t| Some((filter.sort.field.value_of(t)?, t.id)));
+        if let Some((value, id)) = last {
+            self.anchors.put(key(page.number), Anchor { value, id });
+        }
         Ok(Listed { items, total_count })
     }
 

@@ -287,3 +287,50 @@ async fn every_page_of_a_filtered_sorted_list_is_in_order_without_repeats() {
     ids.reverse();
     assert_eq!(seen, ids);
 }
+
+#[tokio::test]
+async fn paging_on_skips_no_task_when_one_leaves_the_list() {
+    let server = start_with(false, |s| s).await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(
+            server
+                .create_url_task(&format!("https://example.com/{n}.pdf"))
+                .await,
+        );
+    }
+    let page = |number: u32| {
+        let path = format!(
+            "{PAGED}?{SINCE}&externalIntegrationStatus=never&pageSize=2&pageNumber={number}"
+        );
+        let request = server.get(&path);
+        async move {
+            let page: Value = request.send().await.unwrap().json().await.unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["taskId"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(1).await, ids[..2]);
+    // The client integrates the first task: it leaves the `never` list.
+    let integrated = server
+        .call(
+            reqwest::Method::PATCH,
+            &format!(
+                "/api/v1.0/external/sdtask/externalIntegrationStatus?taskId={}",
+                ids[0]
+            ),
+        )
+        .json(&json!({"externalIntegrationStatus": "sent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(integrated.status(), 200);
+    // Page 2 goes on after the last task seen, not two rows into the shorter list (which
+    // would skip the third task).
+    assert_eq!(page(2).await, ids[2..4]);
+    assert_eq!(page(3).await, ids[4..]);
+}
