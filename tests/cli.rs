@@ -107,6 +107,16 @@ async fn serve_with(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Server 
     }
 }
 
+/// The client_id and client_secret a first start printed.
+fn printed_credentials(server: &mut Server) -> (String, String) {
+    let lines = first_lines(&mut server.stdout, 2);
+    let value = |line: &str, key: &str| line.strip_prefix(key).unwrap().to_owned();
+    (
+        value(&lines[0], "client_id: "),
+        value(&lines[1], "client_secret: "),
+    )
+}
+
 fn first_lines(stdout: &mut BufReader<ChildStdout>, count: usize) -> Vec<String> {
     (0..count)
         .map(|_| {
@@ -430,9 +440,7 @@ async fn an_api_process_without_workers_and_a_worker_process_share_the_data() {
     let files = FileServer::start().await;
     let http = reqwest::Client::new();
     let mut server = serve_with(dir.path(), free_port(), &[("DOCKET_NO_WORKERS", "true")]).await;
-    let lines = first_lines(&mut server.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
-    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let url = files.add(
         "a.pdf",
@@ -470,9 +478,7 @@ async fn deploys_during_a_job_stop_promptly_and_fail_nothing() {
     let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Outlives deploys")]]);
 
     let mut server = serve(dir.path(), port).await;
-    let lines = first_lines(&mut server.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
-    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let url = files.add_gated("slow.pdf", pdf);
     let id = create_url_task_as(&http, &server.base, &token, &url).await;
@@ -708,9 +714,7 @@ async fn document_readers_end_with_their_server_however_it_stops() {
     let http = reqwest::Client::new();
     let port = free_port();
     let mut server = serve(dir.path(), port).await;
-    let lines = first_lines(&mut server.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
-    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
 
     // A graceful stop mid-recognition does not wait for the page.
@@ -741,9 +745,7 @@ async fn a_generated_python_client_does_the_whole_walk() {
     let files = FileServer::start().await;
     let http = reqwest::Client::new();
     let mut server = serve(&dir.path().join("data"), free_port()).await;
-    let lines = first_lines(&mut server.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
-    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let (client_id, secret) = printed_credentials(&mut server);
     let openapi = http
         .get(format!("{}/openapi.json", server.base))
         .send()
@@ -938,9 +940,7 @@ async fn a_live_backup_starts_as_a_data_directory_of_its_own() {
     let files = FileServer::start().await;
     let http = reqwest::Client::new();
     let mut server = serve(dir.path(), free_port()).await;
-    let lines = first_lines(&mut server.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
-    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Kept in the backup")]]);
     let url = files.add("kept.pdf", pdf.clone());
@@ -992,9 +992,7 @@ async fn a_worker_killed_mid_task_leaves_it_to_another_which_finishes_it_once() 
     let files = FileServer::start().await;
     let http = reqwest::Client::new();
     let mut server = serve_with(dir.path(), free_port(), &[("DOCKET_NO_WORKERS", "true")]).await;
-    let lines = first_lines(&mut server.stdout, 2);
-    let client_id = lines[0].strip_prefix("client_id: ").unwrap().to_owned();
-    let secret = lines[1].strip_prefix("client_secret: ").unwrap().to_owned();
+    let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Outlives its worker")]]);
     let url = files.add_gated("held.pdf", pdf);
