@@ -637,6 +637,20 @@ async fn record_status(
     Ok(())
 }
 
+/// A store in a temporary directory with one organisation, for tests.
+#[cfg(test)]
+pub(super) async fn with_organisation() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("docket.db")).await.unwrap();
+    let org = store
+        .create_organization("o")
+        .await
+        .unwrap()
+        .organization
+        .id;
+    (dir, store, org)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,14 +681,7 @@ mod tests {
 
     #[tokio::test]
     async fn issuing_a_token_purges_a_bounded_batch_of_expired_ones_by_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("docket.db")).await.unwrap();
-        let org = store
-            .create_organization("o")
-            .await
-            .unwrap()
-            .organization
-            .id;
+        let (_dir, store, org) = with_organisation().await;
         sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
              INSERT INTO access_tokens (token_hash, org_id, expires_at) SELECT i, ?, 1 FROM n",

@@ -760,14 +760,7 @@ mod tests {
     /// Tasks spread over ten days at odd hours with every attribute varied, then moved and
     /// deleted, so the per-day counts go through every trigger.
     async fn seeded() -> (tempfile::TempDir, Store, i64) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("docket.db")).await.unwrap();
-        let org = store
-            .create_organization("o")
-            .await
-            .unwrap()
-            .organization
-            .id;
+        let (dir, store, org) = super::super::with_organisation().await;
         let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
         sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
