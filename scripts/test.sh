@@ -36,7 +36,26 @@ export DOCKET_TEST_S3_BUCKET=docket-test
   -volume.port="$volume_port" -admin.port="$admin_port" -admin.ui=false -webdav=false \
   -s3.port.iceberg=0 -s3.port.lance=0 -bucket="$DOCKET_TEST_S3_BUCKET" >"$s3_dir/weed.log" 2>&1 &
 weed_pid=$!
-trap 'kill "$weed_pid" 2>/dev/null; wait "$weed_pid" 2>/dev/null; rm -rf "$s3_dir"' EXIT
+# A real PostgreSQL (Debian's) for the store's contract tests, the multi-process tests and the
+# API suite's second pass: a throwaway cluster on loopback, run by the postgres user.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_dir=$(mktemp -d)
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+[ "$(id -u)" -eq 0 ] && chown postgres "$pg_dir"
+pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres --no-locale -E UTF8 >/dev/null
+cleanup() {
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  kill "$weed_pid" 2>/dev/null; wait "$weed_pid" 2>/dev/null
+  rm -rf "$s3_dir" "$pg_dir"
+}
+trap cleanup EXIT
+as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" \
+  start >/dev/null
+export DOCKET_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 for _ in $(seq 600); do
   curl -s -o /dev/null "$AWS_ENDPOINT/$DOCKET_TEST_S3_BUCKET" && break
   kill -0 "$weed_pid" 2>/dev/null || { cat "$s3_dir/weed.log" >&2; exit 1; }
@@ -45,4 +64,7 @@ done
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# The API suite once more with every test server on PostgreSQL (the run below is on SQLite);
+# the same build.
+DOCKET_TEST_BACKEND=postgres cargo test --locked --test api
 cargo test --locked --all-targets

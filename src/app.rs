@@ -1,5 +1,5 @@
-//! Wiring: opens the data directory (SQLite database and file store), builds the pipeline and
-//! the router. Used by `docket serve` and by the integration tests alike.
+//! Wiring: opens the data directory, the store (SQLite or PostgreSQL) and the files, builds the
+//! pipeline and the router. Used by `docket serve` and by the integration tests alike.
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -20,6 +20,9 @@ use crate::store::{IssuedCredentials, Store};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://...`), or None for the SQLite file in the data
+    /// directory.
+    pub database_url: Option<String>,
     /// Where stored files live: `s3://bucket/prefix`, or None for `files/` in the data
     /// directory.
     pub storage: Option<String>,
@@ -34,6 +37,7 @@ impl Settings {
     pub fn new(data_dir: &Path) -> Self {
         Settings {
             data_dir: data_dir.to_owned(),
+            database_url: None,
             storage: None,
             pdfium_library: std::env::var_os("DOCKET_PDFIUM_LIB")
                 .map_or_else(|| PathBuf::from(DEFAULT_PDFIUM_LIBRARY), PathBuf::from),
@@ -163,7 +167,7 @@ impl Docket {
         pdf::init(&settings.pdfium_library)?;
         prepare_data_dir(&settings.data_dir)?;
         settings.pipeline.sandbox.pdfium_library = settings.pdfium_library.clone();
-        let store = Store::open(&settings.data_dir.join("docket.db")).await?;
+        let store = Store::open_at(&settings.data_dir, settings.database_url.as_deref()).await?;
         let blobs = match &settings.storage {
             Some(url) => BlobStore::s3(url, &settings.data_dir.join("spool"))?,
             None => BlobStore::local(&settings.data_dir.join("files"))?,

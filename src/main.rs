@@ -173,6 +173,15 @@ struct DataDir {
     /// Where the SQLite database and the stored files live.
     #[arg(long, env = "DOCKET_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// A PostgreSQL database to use instead of the SQLite file (postgres://user:pass@host/db),
+    /// shared by any number of `serve` and `worker` processes.
+    #[arg(
+        long,
+        env = "DOCKET_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
 }
 
 /// What `serve` and `worker` share: the data, and how documents are fetched and read.
@@ -397,6 +406,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }
         Command::Backup { data, to } => {
+            anyhow::ensure!(
+                data.database_url.is_none(),
+                "backup copies a data directory's SQLite database; back up PostgreSQL with pg_dump"
+            );
             docket::app::backup(&data.data_dir, &to).await?;
             println!("backed up into {}", to.display());
             Ok(())
@@ -470,7 +483,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn open_store(data: &DataDir) -> anyhow::Result<docket::store::Store> {
     docket::app::prepare_data_dir(&data.data_dir)?;
-    docket::store::Store::open(&data.data_dir.join("docket.db")).await
+    docket::store::Store::open_at(&data.data_dir, data.database_url.as_deref()).await
 }
 
 fn print_credentials(issued: &IssuedCredentials) {
@@ -490,6 +503,7 @@ fn settings(args: &PipelineArgs) -> Settings {
         .download_timeout(Duration::from_secs(args.download_timeout_seconds));
     settings.pdfium_library = args.pdfium_lib.clone();
     settings.storage = args.storage.clone();
+    settings.database_url = args.data.database_url.clone();
     let pipeline = &mut settings.pipeline;
     pipeline.lease_seconds = args.lease_seconds;
     pipeline.max_pages = args.max_pages;

@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use common::fixtures::{text_pdf, TextRun};
-use common::server::{create_url_task_as, json_of, request_token, wait_for_status, FileServer};
+use common::server::{
+    create_url_task_as, fresh_postgres, json_of, request_token, wait_for_status, FileServer,
+};
 
 fn docket() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
@@ -402,12 +404,17 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
 
 /// Starts `docket worker` on a data directory: one worker, leases of a second.
 fn worker(data_dir: &Path) -> Child {
+    worker_with(data_dir, &[])
+}
+
+fn worker_with(data_dir: &Path, env: &[(&str, &str)]) -> Child {
     docket()
         .arg("worker")
         .env("DOCKET_DATA_DIR", data_dir)
         .env("DOCKET_ALLOW_PRIVATE_URLS", "true")
         .env("DOCKET_WORKERS", "1")
         .env("DOCKET_LEASE_SECONDS", "1")
+        .envs(env.iter().copied())
         .spawn()
         .unwrap()
 }
@@ -988,16 +995,32 @@ async fn a_live_backup_starts_as_a_data_directory_of_its_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_task_leaves_it_to_another_which_finishes_it_once() {
+    worker_killed_mid_task(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_worker_killed_mid_task_leaves_it_to_another_which_finishes_it_once() {
+    let Some(url) = fresh_postgres().await else {
+        eprintln!("skipped: no PostgreSQL (scripts/test.sh starts one)");
+        return;
+    };
+    worker_killed_mid_task(&[("DOCKET_DATABASE_URL", &url)]).await;
+}
+
+/// An API process and two worker processes in turn, on the store `env` names: the first
+/// worker is killed with SIGKILL while it holds the task.
+async fn worker_killed_mid_task(env: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let files = FileServer::start().await;
     let http = reqwest::Client::new();
-    let mut server = serve_with(dir.path(), free_port(), &[("DOCKET_NO_WORKERS", "true")]).await;
+    let api_env = [&[("DOCKET_NO_WORKERS", "true")], env].concat();
+    let mut server = serve_with(dir.path(), free_port(), &api_env).await;
     let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
     let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Outlives its worker")]]);
     let url = files.add_gated("held.pdf", pdf);
     let id = create_url_task_as(&http, &server.base, &token, &url).await;
-    let mut first = worker(dir.path());
+    let mut first = worker_with(dir.path(), env);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while files.hits("held.pdf:started") < 1 {
         assert!(
@@ -1009,7 +1032,7 @@ async fn a_worker_killed_mid_task_leaves_it_to_another_which_finishes_it_once() 
     first.kill().unwrap(); // SIGKILL: the job's lease is left to run out
     first.wait().unwrap();
     files.open_gate();
-    let mut second = worker(dir.path());
+    let mut second = worker_with(dir.path(), env);
     let done = wait_for_status(|| status(&http, &server.base, &token, id), &[3, 32, 33]).await;
     assert_eq!(done["taskStatus"], 3, "{done}");
     let history: Vec<Value> = get_json(
@@ -1031,4 +1054,67 @@ async fn a_worker_killed_mid_task_leaves_it_to_another_which_finishes_it_once() 
         "pre-processing resumed by the second worker, recognised once"
     );
     terminate_child(&mut second, Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_api_processes_and_two_workers_on_one_database_and_bucket_process_every_task_once() {
+    let (Some(url), Ok(bucket)) = (
+        fresh_postgres().await,
+        std::env::var("DOCKET_TEST_S3_BUCKET"),
+    ) else {
+        eprintln!("skipped: no PostgreSQL or S3 server (scripts/test.sh starts them)");
+        return;
+    };
+    let prefix = url.rsplit('=').next().unwrap();
+    let storage = format!("s3://{bucket}/{prefix}");
+    let shared = [
+        ("DOCKET_DATABASE_URL", url.as_str()),
+        ("DOCKET_STORAGE", storage.as_str()),
+    ];
+    let api_env = [&[("DOCKET_NO_WORKERS", "true")], &shared[..]].concat();
+    // Each process has a data directory of its own: all they share is the database and the
+    // bucket.
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut first = serve_with(dirs[0].path(), free_port(), &api_env).await;
+    let (client_id, secret) = printed_credentials(&mut first);
+    let second = serve_with(dirs[1].path(), free_port(), &api_env).await;
+    let mut workers: Vec<Child> = dirs[2..]
+        .iter()
+        .map(|dir| worker_with(dir.path(), &shared))
+        .collect();
+    let http = reqwest::Client::new();
+    let apis = [&first.base, &second.base];
+    let token = request_token(&http, apis[0], &client_id, &secret).await;
+    let files = FileServer::start().await;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, &format!("Task {n}"))]]);
+        let url = files.add(&format!("{n}.pdf"), pdf);
+        ids.push(create_url_task_as(&http, apis[n % 2], &token, &url).await);
+    }
+    for (n, id) in ids.iter().enumerate() {
+        // Read through the API process that did not create it.
+        let api = apis[(n + 1) % 2];
+        let done = wait_for_status(|| status(&http, api, &token, *id), &[3, 32, 33]).await;
+        assert_eq!(done["taskStatus"], 3, "{done}");
+        let history: Vec<Value> = get_json(
+            &http,
+            format!("{api}/api/v1.0/external/sdtask/statushistory?taskId={id}"),
+            &token,
+        )
+        .await;
+        let statuses: Vec<i64> = history
+            .iter()
+            .map(|e| e["taskStatus"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            [30, 31, 34, 40, 41, 43, 3],
+            "task {id} processed once"
+        );
+    }
+    for worker in &mut workers {
+        let stopped = terminate_child(worker, Duration::from_secs(10));
+        assert!(stopped.success(), "{stopped}");
+    }
 }

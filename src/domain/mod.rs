@@ -1,9 +1,13 @@
 //! Domain types: task and integration statuses, the task state machine, validated values,
-//! workspace templates, recognised text and the export model. No I/O here.
+//! workspace templates, tenants, tasks and jobs as stored, recognised text and the export model.
+//! No I/O here.
 
 pub mod credentials;
 pub mod export;
+pub mod job;
 pub mod status;
+pub mod task;
+pub mod tenant;
 pub mod text;
 pub mod understanding;
 pub mod values;

@@ -121,7 +121,28 @@ impl Pipeline {
             let stopping = stopping.clone();
             set.spawn(async move { worker.work(id, stopping).await });
         }
+        set.spawn(self.clone().relay_job_announcements(stopping));
         Workers { set, stop }
+    }
+
+    /// Wakes an idle worker whenever another process queues or releases a job, where the store
+    /// announces them (PostgreSQL); until the workers stop. A lost connection is listened on
+    /// again after a poll interval, and workers poll meanwhile.
+    async fn relay_job_announcements(self, mut stopping: watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            tokio::select! {
+                listened = self.store.listen_for_jobs(self.wake.clone()) => match listened {
+                    // This store cannot announce jobs: workers find them by polling.
+                    Ok(()) => return,
+                    Err(e) => warn!(error = %e, "listening for new jobs failed; polling meanwhile"),
+                },
+                _ = stopping.changed() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = stopping.changed() => return,
+            }
+        }
     }
 
     async fn work(self, worker: String, mut stopping: watch::Receiver<bool>) {

@@ -1,27 +1,29 @@
-//! Persistence: every SQL statement docket runs lives in this module (SQLite in WAL mode, schema
-//! in `migrations/`), plus the content-addressed file store in `blobs`. Callers see domain types
-//! and plain records only, so a PostgreSQL implementation can sit behind the same methods.
+//! Persistence, as a port: the traits below are everything docket asks of its database, with
+//! two implementations of them, SQLite (`sqlite`, the embedded default: one file in the data
+//! directory) and PostgreSQL (`postgres`, shared by many API and worker processes). Both run
+//! the same SQL module (`sql`), compiled once for each; what their dialects do differently
+//! lives in each backend's module. Stored files are apart, in `blobs`.
 
 pub mod blobs;
-mod jobs;
-mod tasks;
+mod postgres;
+mod sqlite;
 
-use std::collections::BTreeMap;
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+use std::ops::Deref;
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use async_trait::async_trait;
+use tokio::sync::Notify;
 
-use crate::domain::credentials::{self, SECRET_LIFETIME_SECONDS};
-use crate::domain::workspace::DEFAULT_LANGUAGES;
-use crate::domain::{IntegrationStatus, TaskStatus, Timestamp, WorkspaceTemplate};
-
-pub use jobs::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
-pub use tasks::{NewTask, Page, SortField, TaskFilter, TaskRef, TaskResult, TaskSort};
+pub use crate::domain::job::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
+pub use crate::domain::task::{
+    Listed, NewTask, Page, SortField, StoredFile, Task, TaskEvent, TaskFilter, TaskRef, TaskResult,
+    TaskSort, TaskSummary,
+};
+pub use crate::domain::tenant::{
+    Batch, BatchFilter, BatchSort, BatchSortField, IssuedCredentials, Organization, Workspace,
+};
+use crate::domain::{ExternalIntegrationStatus, TaskStatus, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,676 +37,222 @@ pub enum StoreError {
     Corrupt(String),
     #[error("a task cannot move from {from:?} to {to:?}")]
     InvalidTransition { from: TaskStatus, to: TaskStatus },
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Expired tokens dropped at most per token issued: more than are issued per expiry, so the
-/// table still shrinks to the live tokens.
-const TOKEN_PURGE_BATCH: i64 = 100;
-
-#[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
-    /// Where recently served list pages ended, for keyset paging.
-    anchors: tasks::Anchors,
-}
-
-#[derive(Debug, Clone)]
-pub struct Organization {
-    pub id: i64,
-    pub name: String,
-    pub client_id: String,
-}
-
-/// Credentials as created: the secret is never stored and never shown again.
-#[derive(Debug, Clone)]
-pub struct IssuedCredentials {
-    pub organization: Organization,
-    pub client_secret: String,
-    pub secret_expires_at: Timestamp,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Workspace {
-    pub id: i64,
-    pub org_id: i64,
-    pub name: String,
-    pub description: Option<String>,
-    pub is_default: bool,
-    pub template: String,
-    /// Tesseract language codes joined by `+`.
-    pub languages: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Batch {
-    pub id: i64,
-    pub workspace_id: i64,
-    pub display_name: String,
-    pub description: Option<String>,
-    pub created_at: Timestamp,
-    pub total_tasks: i64,
-    pub total_tasks_in_history: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct StoredFile {
-    pub key: String,
-    /// What pre-processing detected from the bytes; `UNDETECTED` until then or when it failed.
-    pub media_type: String,
-    pub file_name: Option<String>,
-}
-
-impl StoredFile {
-    pub const UNDETECTED: &'static str = "application/octet-stream";
-}
-
-/// A task whole: its status, and what it was created with.
-#[derive(Debug, Clone)]
-pub struct Task {
-    pub summary: TaskSummary,
-    pub org_id: i64,
-    pub external_integration_status: String,
-    pub priority: i64,
-    pub source_url: Option<String>,
-    pub request: serde_json::Value,
-    pub metadata: BTreeMap<String, String>,
-    pub original: Option<StoredFile>,
-    pub status_reason: Option<String>,
-}
-
-/// A task as lists show it: the columns of its status, not the request it was created with.
-#[derive(Debug, Clone)]
-pub struct TaskSummary {
-    pub id: i64,
-    pub workspace_id: i64,
-    pub batch_id: Option<i64>,
-    pub task_number: Option<i64>,
-    pub external_id: Option<String>,
-    pub display_name: String,
-    pub description: Option<String>,
-    pub created_at: Timestamp,
-    pub task_status: TaskStatus,
-    pub integration_status: IntegrationStatus,
-    pub total_pages: i64,
-    pub restart_count: i64,
-    pub preprocessing_started_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone)]
-pub struct TaskEvent {
-    pub task_status: TaskStatus,
-    pub at: Timestamp,
-    pub reason: Option<String>,
-}
-
-/// A page of list results and the count of all matches.
-#[derive(Debug, Clone)]
-pub struct Listed<T> {
-    pub items: Vec<T>,
-    pub total_count: i64,
-}
-
-impl Store {
-    /// Opens (creating if needed) the SQLite database file in an existing directory and brings
-    /// its schema up to date. A new database file is private to docket's user (0600); SQLite
-    /// gives its -wal and -shm files the database file's mode.
-    pub async fn open(path: &Path) -> anyhow::Result<Self> {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)?;
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store {
-            pool,
-            anchors: tasks::Anchors::default(),
-        })
-    }
-
-    /// A write transaction that takes the write lock up front: SQLite cannot upgrade a reader
-    /// to a writer when another connection wrote meanwhile, so deferred transactions would fail
-    /// under concurrency instead of waiting.
-    /// A consistent copy of the whole database at `path` (which must not exist), taken while
-    /// docket keeps working.
-    pub async fn backup_into(&self, path: &Path) -> StoreResult<()> {
-        sqlx::query("VACUUM INTO ?")
-            .bind(path.to_string_lossy().into_owned())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Whether the database answers, for readiness checks.
-    pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    // ---- organisations and credentials ----
-
-    pub async fn count_organizations(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
+/// Organisations and the credentials that act for them.
+#[async_trait]
+pub trait Credentials {
+    async fn count_organizations(&self) -> StoreResult<i64>;
     /// Creates an organisation with its default workspace and first credentials.
-    pub async fn create_organization(&self, name: &str) -> StoreResult<IssuedCredentials> {
-        let now = Timestamp::now();
-        let client_id = credentials::new_client_id();
-        let secret = credentials::new_secret();
-        let expires = now.plus_seconds(SECRET_LIFETIME_SECONDS);
-        let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO organizations (name, client_id, secret_hash, secret_expires_at, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(&client_id)
-        .bind(credentials::hash_secret(&secret))
-        .bind(expires.millis())
-        .bind(now.millis())
-        .fetch_one(&mut *tx)
-        .await?;
-        let default = NewWorkspace {
-            name: "Default",
-            description: None,
-            template: WorkspaceTemplate::Layout.key(),
-            languages: DEFAULT_LANGUAGES,
-            is_default: true,
-        };
-        insert_workspace(&mut tx, id, default).await?;
-        tx.commit().await?;
-        Ok(IssuedCredentials {
-            organization: Organization {
-                id,
-                name: name.to_owned(),
-                client_id,
-            },
-            client_secret: secret,
-            secret_expires_at: expires,
-        })
-    }
-
-    /// Replaces the organisation's secret; the old one stops working at once, and so does every
-    /// token issued with it (a leaked secret may have minted them).
-    pub async fn rotate_secret(&self, client_id: &str) -> StoreResult<IssuedCredentials> {
-        let secret = credentials::new_secret();
-        let expires = Timestamp::now().plus_seconds(SECRET_LIFETIME_SECONDS);
-        let mut tx = self.write().await?;
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "UPDATE organizations SET secret_hash = ?, secret_expires_at = ?
-             WHERE client_id = ? RETURNING id, name",
-        )
-        .bind(credentials::hash_secret(&secret))
-        .bind(expires.millis())
-        .bind(client_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (id, name) = row.ok_or(StoreError::NotFound("organisation"))?;
-        sqlx::query("DELETE FROM access_tokens WHERE org_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(IssuedCredentials {
-            organization: Organization {
-                id,
-                name,
-                client_id: client_id.to_owned(),
-            },
-            client_secret: secret,
-            secret_expires_at: expires,
-        })
-    }
-
-    pub async fn organizations(&self) -> StoreResult<Vec<Organization>> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, client_id FROM organizations ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, client_id)| Organization {
-                id,
-                name,
-                client_id,
-            })
-            .collect())
-    }
-
-    pub async fn find_organization(&self, client_id: &str) -> StoreResult<Option<Organization>> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM organizations WHERE client_id = ?")
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(id, name)| Organization {
-            id,
-            name,
-            client_id: client_id.to_owned(),
-        }))
-    }
-
+    async fn create_organization(&self, name: &str) -> StoreResult<IssuedCredentials>;
+    /// Replaces the organisation's secret; the old one stops working at once, and so does
+    /// every token issued with it (a leaked secret may have minted them).
+    async fn rotate_secret(&self, client_id: &str) -> StoreResult<IssuedCredentials>;
+    async fn organizations(&self) -> StoreResult<Vec<Organization>>;
+    async fn find_organization(&self, client_id: &str) -> StoreResult<Option<Organization>>;
     /// The organisation whose current, unexpired secret this is.
-    pub async fn verify_client(&self, client_id: &str, secret: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM organizations
-             WHERE client_id = ? AND secret_hash = ? AND secret_expires_at > ?",
-        )
-        .bind(client_id)
-        .bind(credentials::hash_secret(secret))
-        .bind(Timestamp::now().millis())
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    pub async fn insert_token(
+    async fn verify_client(&self, client_id: &str, secret: &str) -> StoreResult<Option<i64>>;
+    async fn insert_token(
         &self,
         org_id: i64,
         token: &str,
         expires_at: Timestamp,
-    ) -> StoreResult<()> {
-        let now = Timestamp::now().millis();
-        let mut tx = self.write().await?;
-        // Expired tokens are useless; dropping a few with each new one keeps the table small
-        // without a sweeper, and the bound (over an index) keeps the write lock short.
-        sqlx::query(
-            "DELETE FROM access_tokens WHERE rowid IN
-                (SELECT rowid FROM access_tokens WHERE expires_at <= ? LIMIT ?)",
-        )
-        .bind(now)
-        .bind(TOKEN_PURGE_BATCH)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO access_tokens (token_hash, org_id, expires_at) VALUES (?, ?, ?)")
-            .bind(credentials::hash_secret(token))
-            .bind(org_id)
-            .bind(expires_at.millis())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
+    ) -> StoreResult<()>;
+    async fn organization_for_token(&self, token: &str) -> StoreResult<Option<i64>>;
+}
 
-    pub async fn organization_for_token(&self, token: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT org_id FROM access_tokens WHERE token_hash = ? AND expires_at > ?",
-        )
-        .bind(credentials::hash_secret(token))
-        .bind(Timestamp::now().millis())
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    // ---- workspaces and batches ----
-
-    pub async fn create_workspace(
+/// Workspaces and batches of an organisation.
+#[async_trait]
+pub trait Catalog {
+    async fn create_workspace(
         &self,
         org_id: i64,
         name: &str,
         description: Option<&str>,
         template: &str,
         languages: &str,
-    ) -> StoreResult<Workspace> {
-        let mut tx = self.write().await?;
-        let new = NewWorkspace {
-            name,
-            description,
-            template,
-            languages,
-            is_default: false,
-        };
-        let workspace = insert_workspace(&mut tx, org_id, new).await?;
-        tx.commit().await?;
-        Ok(workspace)
-    }
-
-    pub async fn workspaces(&self, org_id: i64) -> StoreResult<Vec<Workspace>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, name, description, is_default, template, languages
-             FROM workspaces WHERE org_id = ? ORDER BY id",
-        )
-        .bind(org_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
+    ) -> StoreResult<Workspace>;
+    async fn workspaces(&self, org_id: i64) -> StoreResult<Vec<Workspace>>;
     /// The given workspace of the organisation, or its default one when `id` is None.
-    pub async fn workspace(&self, org_id: i64, id: Option<i64>) -> StoreResult<Option<Workspace>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, name, description, is_default, template, languages FROM workspaces
-             WHERE org_id = ?1 AND (id = ?2 OR (?2 IS NULL AND is_default = 1))",
-        )
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
+    async fn workspace(&self, org_id: i64, id: Option<i64>) -> StoreResult<Option<Workspace>>;
     /// For the pipeline, which works across organisations.
-    pub(crate) async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, name, description, is_default, template, languages
-             FROM workspaces WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    pub async fn create_batch(
+    async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>>;
+    async fn create_batch(
         &self,
         org_id: i64,
         workspace_id: i64,
         display_name: &str,
         description: Option<&str>,
-    ) -> StoreResult<Batch> {
-        let now = Timestamp::now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO batches (org_id, workspace_id, display_name, description, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(org_id)
-        .bind(workspace_id)
-        .bind(display_name)
-        .bind(description)
-        .bind(now.millis())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Batch {
-            id,
-            workspace_id,
-            display_name: display_name.to_owned(),
-            description: description.map(str::to_owned),
-            created_at: now,
-            total_tasks: 0,
-            total_tasks_in_history: 0,
-        })
-    }
-
-    pub async fn batch(&self, org_id: i64, batch_id: i64) -> StoreResult<Option<Batch>> {
-        let filter = BatchFilter {
-            batch_id: Some(batch_id),
-            ..BatchFilter::default()
-        };
-        Ok(self.batches(org_id, &filter, None).await?.items.pop())
-    }
-
+    ) -> StoreResult<Batch>;
+    async fn batch(&self, org_id: i64, batch_id: i64) -> StoreResult<Option<Batch>>;
     /// The matching batches with their task counts, a page of them when `page` is given, and
     /// how many match in all (counted apart, not by reading every match).
-    pub async fn batches(
+    async fn batches(
         &self,
         org_id: i64,
         filter: &BatchFilter,
         page: Option<Page>,
-    ) -> StoreResult<Listed<Batch>> {
-        let history = [TaskStatus::Processed.code(), TaskStatus::Deleted.code()];
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new(format!(
-            "SELECT b.id, b.workspace_id, b.display_name, b.description, b.created_at,
-                    (SELECT COUNT(*) FROM tasks t WHERE t.batch_id = b.id),
-                    (SELECT COUNT(*) FROM tasks t WHERE t.batch_id = b.id
-                        AND t.task_status IN ({}, {}))
-             FROM batches b WHERE ",
-            history[0], history[1]
-        ));
-        push_batch_filter(&mut query, org_id, filter);
-        let column = match filter.sort.field {
-            BatchSortField::BatchId => "b.id",
-            BatchSortField::CreatedOn => "b.created_at",
-            BatchSortField::DisplayName => "b.display_name",
-            BatchSortField::WorkspaceId => "b.workspace_id",
-        };
-        let direction = if filter.sort.descending {
-            "DESC"
-        } else {
-            "ASC"
-        };
-        query.push(format!(" ORDER BY {column} {direction}, b.id {direction}"));
-        if let Some(page) = page {
-            page.push_limit(&mut query);
+    ) -> StoreResult<Listed<Batch>>;
+}
+
+/// Tasks: creation, look-ups, lists and the client's commands on them.
+#[async_trait]
+pub trait Tasks {
+    /// Inserts the task, numbers it within its workspace and queues its pre-processing, all
+    /// at once.
+    async fn create_task(&self, new: NewTask) -> StoreResult<Task>;
+    async fn task(&self, org_id: i64, task: &TaskRef) -> StoreResult<Option<Task>>;
+    /// For the pipeline, which works across organisations.
+    async fn task_by_id(&self, id: i64) -> StoreResult<Option<Task>>;
+    /// How many tasks of the organisation match.
+    async fn count_tasks(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64>;
+    /// The matching tasks in the filter's order, `limit` of them after skipping `offset`.
+    async fn list_tasks(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<TaskSummary>>;
+    /// One page of the matching tasks and how many match in all.
+    async fn tasks(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        page: Page,
+    ) -> StoreResult<Listed<TaskSummary>>;
+    /// For measuring at scale (`docket bench-scale`): `count` copies of a task, created one
+    /// every `spacing_ms` before it, in varied statuses, each with its own externalId.
+    async fn seed_copies(&self, template: i64, count: i64, spacing_ms: i64) -> StoreResult<()>;
+    /// Returns false when no such task exists in the organisation.
+    async fn set_external_integration_status(
+        &self,
+        org_id: i64,
+        task: &TaskRef,
+        status: &ExternalIntegrationStatus,
+    ) -> StoreResult<bool>;
+    /// Destructive restart: drops results and pending work, counts the restart, resets the
+    /// integration statuses and queues pre-processing again from the original request.
+    /// Returns false when no such task exists in the organisation.
+    async fn restart_task(&self, org_id: i64, task: &TaskRef) -> StoreResult<bool>;
+    async fn task_events(&self, task_id: i64) -> StoreResult<Vec<TaskEvent>>;
+    /// What the pipeline stored for the task, if it has recognised it.
+    async fn task_result(&self, task_id: i64) -> StoreResult<Option<TaskResult>>;
+}
+
+/// The job queue beside the tasks: one row per task with pending pipeline work, claimed by
+/// workers under an expiring lease. Every write a worker makes checks it still holds the
+/// lease, so a worker that lost its job (lease expired, task reprocessed) cannot overwrite
+/// newer state.
+#[async_trait]
+pub trait Jobs {
+    /// Pending jobs by organisation, task status and whether a worker holds them.
+    async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>>;
+    /// Takes a job nobody holds (or whose holder's lease ran out), sharing workers across
+    /// organisations: the organisation with the fewest jobs in hand goes first, then the one
+    /// served longest ago; within it, the most urgent job, then the oldest. An organisation
+    /// already holding `limits.pages_in_flight` pages waits (a held job counts its document's
+    /// pages, at most a batch, and at least one).
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease_seconds: i64,
+        limits: QueueLimits,
+    ) -> StoreResult<Option<ClaimedJob>>;
+    /// Extends the lease; false when the job is no longer this worker's.
+    async fn renew_lease(&self, job: &ClaimedJob, lease_seconds: i64) -> StoreResult<bool>;
+    /// Gives a job back on a graceful stop: released at once, and the claim not counted as an
+    /// attempt (only attempts that died count).
+    async fn release_job(&self, job: &ClaimedJob) -> StoreResult<()>;
+    /// Counts a killed document reader against the job and releases it for another try.
+    /// Returns the kills so far, or None when the job is no longer this worker's.
+    async fn record_kill(&self, job: &ClaimedJob) -> StoreResult<Option<i64>>;
+    /// Keeps one recognised page; false when the job is no longer this worker's.
+    async fn save_page(
+        &self,
+        job: &ClaimedJob,
+        page_index: u32,
+        page_json: &str,
+    ) -> StoreResult<bool>;
+    /// The pages recognised so far, in page order.
+    async fn saved_pages(&self, task_id: i64) -> StoreResult<Vec<(u32, String)>>;
+    /// Moves the job's task to `status`. Returns false when the job is no longer held.
+    async fn set_job_status(&self, job: &ClaimedJob, status: TaskStatus) -> StoreResult<bool>;
+    /// Ends the job with the task in a failed status and a reason a user can read.
+    async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        status: TaskStatus,
+        reason: &str,
+    ) -> StoreResult<bool>;
+    /// Pre-processing done: keeps the original and page count, and queues recognition in the
+    /// same job row (released, so any worker may take it).
+    async fn finish_preprocessing(
+        &self,
+        job: &ClaimedJob,
+        original: &StoredFile,
+        total_pages: i64,
+    ) -> StoreResult<bool>;
+    /// Recognition done: stores the result and hands the task to review.
+    async fn finish_recognition(
+        &self,
+        job: &ClaimedJob,
+        pages_json: &str,
+        understanding_json: &str,
+    ) -> StoreResult<bool>;
+    /// Wakes `idle` whenever another process queues or releases a job, until the connection
+    /// fails; returns at once where the database cannot tell (workers then poll).
+    async fn listen_for_jobs(&self, idle: Arc<Notify>) -> StoreResult<()>;
+}
+
+/// What operations ask of the database.
+#[async_trait]
+pub trait Operations {
+    /// Whether the database answers, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+    /// A consistent copy of the whole database at `path` (which must not exist), taken while
+    /// docket keeps working; where the database is a server, its own tools do this.
+    async fn backup_into(&self, path: &Path) -> StoreResult<()>;
+}
+
+/// A database backend: every port.
+pub trait Backend: Credentials + Catalog + Tasks + Jobs + Operations + Send + Sync {}
+
+impl<T: Credentials + Catalog + Tasks + Jobs + Operations + Send + Sync> Backend for T {}
+
+/// The store docket runs on, whichever the backend.
+#[derive(Clone)]
+pub struct Store(Arc<dyn Backend>);
+
+impl Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database file in an existing directory and brings
+    /// its schema up to date.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        Ok(Store(Arc::new(sqlite::open(path).await?)))
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://...`) and brings its schema up to date.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Ok(Store(Arc::new(postgres::connect(url).await?)))
+    }
+
+    /// The database at `url` when given, else the SQLite file in the data directory.
+    pub async fn open_at(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Self> {
+        match url {
+            Some(url) => Self::connect(url).await,
+            None => Self::open(&data_dir.join("docket.db")).await,
         }
-        type Row = (i64, i64, String, Option<String>, i64, i64, i64);
-        let rows: Vec<Row> = query.build_query_as().fetch_all(&self.pool).await?;
-        let total_count = match page {
-            None => rows.len() as i64,
-            Some(_) => {
-                let mut count =
-                    sqlx::QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM batches b WHERE ");
-                push_batch_filter(&mut count, org_id, filter);
-                count.build_query_scalar().fetch_one(&self.pool).await?
-            }
-        };
-        let items = rows
-            .into_iter()
-            .map(|r| Batch {
-                id: r.0,
-                workspace_id: r.1,
-                display_name: r.2,
-                description: r.3,
-                created_at: Timestamp::from_millis(r.4),
-                total_tasks: r.5,
-                total_tasks_in_history: r.6,
-            })
-            .collect();
-        Ok(Listed { items, total_count })
-    }
-}
-
-/// `b.org_id = ? AND` every condition of the batch filter.
-fn push_batch_filter(
-    query: &mut sqlx::QueryBuilder<'_, Sqlite>,
-    org_id: i64,
-    filter: &BatchFilter,
-) {
-    query.push("b.org_id = ").push_bind(org_id);
-    if let Some(id) = filter.batch_id {
-        query.push(" AND b.id = ").push_bind(id);
-    }
-    if let Some(start) = filter.start {
-        query
-            .push(" AND b.created_at >= ")
-            .push_bind(start.millis());
-    }
-    if let Some(end) = filter.end {
-        query.push(" AND b.created_at <= ").push_bind(end.millis());
-    }
-    if !filter.workspace_ids.is_empty() {
-        query.push(" AND b.workspace_id IN (");
-        let mut ids = query.separated(", ");
-        for id in &filter.workspace_ids {
-            ids.push_bind(*id);
-        }
-        query.push(")");
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct BatchFilter {
-    pub batch_id: Option<i64>,
-    pub start: Option<Timestamp>,
-    pub end: Option<Timestamp>,
-    pub workspace_ids: Vec<i64>,
-    pub sort: BatchSort,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BatchSort {
-    pub field: BatchSortField,
-    pub descending: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum BatchSortField {
-    BatchId,
-    #[default]
-    CreatedOn,
-    DisplayName,
-    WorkspaceId,
-}
-
-impl BatchSortField {
-    pub const NAMES: &'static [(&'static str, BatchSortField)] = &[
-        ("batchId", BatchSortField::BatchId),
-        ("createdOn", BatchSortField::CreatedOn),
-        ("displayName", BatchSortField::DisplayName),
-        ("workspaceId", BatchSortField::WorkspaceId),
-    ];
-}
-
-struct NewWorkspace<'a> {
-    name: &'a str,
-    description: Option<&'a str>,
-    template: &'a str,
-    languages: &'a str,
-    is_default: bool,
-}
-
-async fn insert_workspace(
-    tx: &mut Transaction<'static, Sqlite>,
-    org_id: i64,
-    new: NewWorkspace<'_>,
-) -> StoreResult<Workspace> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO workspaces (org_id, name, description, is_default, template, languages, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(org_id)
-    .bind(new.name)
-    .bind(new.description)
-    .bind(new.is_default)
-    .bind(new.template)
-    .bind(new.languages)
-    .bind(Timestamp::now().millis())
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(Workspace {
-        id,
-        org_id,
-        name: new.name.to_owned(),
-        description: new.description.map(str::to_owned),
-        is_default: new.is_default,
-        template: new.template.to_owned(),
-        languages: new.languages.to_owned(),
-    })
-}
-
-/// Records a status change of a task with its time and reason.
-async fn record_status(
-    tx: &mut Transaction<'static, Sqlite>,
-    task_id: i64,
-    status: TaskStatus,
-    reason: Option<&str>,
-) -> StoreResult<()> {
-    let now = Timestamp::now().millis();
-    let started = (status == TaskStatus::PreProcessingInProgress).then_some(now);
-    sqlx::query(
-        "UPDATE tasks SET task_status = ?, status_reason = ?, status_changed_at = ?,
-                preprocessing_started_at = COALESCE(?, preprocessing_started_at)
-         WHERE id = ?",
-    )
-    .bind(status.code())
-    .bind(reason)
-    .bind(now)
-    .bind(started)
-    .bind(task_id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("INSERT INTO task_events (task_id, task_status, at, reason) VALUES (?, ?, ?, ?)")
-        .bind(task_id)
-        .bind(status.code())
-        .bind(now)
-        .bind(reason)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A store in a temporary directory with one organisation, for tests.
-#[cfg(test)]
-pub(super) async fn with_organisation() -> (tempfile::TempDir, Store, i64) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("docket.db")).await.unwrap();
-    let org = store
-        .create_organization("o")
-        .await
-        .unwrap()
-        .organization
-        .id;
-    (dir, store, org)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn expired_tokens(store: &Store) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE expires_at <= ?")
-            .bind(Timestamp::now().millis())
-            .fetch_one(&store.pool)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_new_database_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path();
-        let store = Store::open(&data.join("docket.db")).await.unwrap();
-        store.create_organization("o").await.unwrap();
-        let mode = |name: &str| {
-            let path = data.join(name);
-            std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-        };
-        for file in ["docket.db", "docket.db-wal", "docket.db-shm"] {
-            assert_eq!(mode(file), 0o600, "{file}");
-        }
-    }
-
-    #[tokio::test]
-    async fn issuing_a_token_purges_a_bounded_batch_of_expired_ones_by_index() {
-        let (_dir, store, org) = with_organisation().await;
-        sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150)
-             INSERT INTO access_tokens (token_hash, org_id, expires_at) SELECT i, ?, 1 FROM n",
-        )
-        .bind(org)
-        .execute(&store.pool)
-        .await
-        .unwrap();
-        let future = Timestamp::now().plus_seconds(3600);
-        store.insert_token(org, "a", future).await.unwrap();
-        assert_eq!(
-            expired_tokens(&store).await,
-            50,
-            "a batch of 100 purged ..."
-        );
-        store.insert_token(org, "b", future).await.unwrap();
-        assert_eq!(expired_tokens(&store).await, 0, "... then the rest");
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "EXPLAIN QUERY PLAN SELECT rowid FROM access_tokens WHERE expires_at <= 5 LIMIT 100",
-        )
-        .fetch_all(&store.pool)
-        .await
-        .unwrap();
-        assert!(plan[0].3.contains("access_tokens_expires"), "{plan:?}");
     }
 }

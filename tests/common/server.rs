@@ -1,5 +1,6 @@
-//! Test harness: a real docket (SQLite file in a temp dir, real workers) serving its router on a
-//! loopback port, a loopback file server for document URLs, and an HTTP client with helpers.
+//! Test harness: a real docket (SQLite file in a temp dir, or a fresh PostgreSQL schema with
+//! `DOCKET_TEST_BACKEND=postgres`; real workers) serving its router on a loopback port, a
+//! loopback file server for document URLs, and an HTTP client with helpers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +41,12 @@ pub async fn start_with(workers: bool, configure: impl FnOnce(Settings) -> Setti
     settings.api.public_url = base.clone();
     // Documents are read by the real binary's sandboxed reader, as in `docket serve`.
     settings.pipeline.sandbox.program = env!("CARGO_BIN_EXE_docket").into();
+    if std::env::var("DOCKET_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let url = fresh_postgres()
+            .await
+            .expect("DOCKET_TEST_BACKEND=postgres needs DOCKET_TEST_DATABASE_URL");
+        settings.database_url = Some(url);
+    }
     let docket = Docket::open(configure(settings)).await.unwrap();
     let credentials = docket.bootstrap().await.unwrap().unwrap();
     let workers = workers.then(|| docket.start_workers());
@@ -71,6 +78,31 @@ pub async fn start_with(workers: bool, configure: impl FnOnce(Settings) -> Setti
         token,
         _dir: dir,
     }
+}
+
+/// A URL naming a new, empty schema of the PostgreSQL cluster `scripts/test.sh` starts (named
+/// in `DOCKET_TEST_DATABASE_URL`), or None when none runs.
+pub async fn fresh_postgres() -> Option<String> {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let url = std::env::var("DOCKET_TEST_DATABASE_URL").ok()?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!(
+        "t{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{separator}options[search_path]={schema}"))
 }
 
 pub async fn request_token(

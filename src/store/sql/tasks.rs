@@ -1,130 +1,50 @@
 //! Task rows: creation (with its first job), look-ups, filtered lists, and the client's
 //! commands on a task (external integration status, reprocess).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::{QueryBuilder, Sqlite};
+use async_trait::async_trait;
+use sqlx::QueryBuilder;
 
-use super::{
-    record_status, Listed, Store, StoreError, StoreResult, StoredFile, Task, TaskEvent, TaskSummary,
-};
+use super::jobs::insert_job;
+use super::{record_status, Db, SqlStore};
 use crate::domain::{
-    ExternalId, ExternalIntegrationStatus, IntegrationStatus, Priority, TaskStatus, Timestamp,
+    ExternalId, ExternalIntegrationStatus, IntegrationStatus, TaskStatus, Timestamp,
 };
-use crate::store::jobs::{insert_job, JobStage};
+use crate::store::{
+    JobStage, Listed, NewTask, Page, SortField, StoreError, StoreResult, StoredFile, Task,
+    TaskEvent, TaskFilter, TaskRef, TaskResult, TaskSummary, Tasks,
+};
 
-/// A task's recognition result as stored: JSON the pipeline wrote, and when.
-#[derive(Debug, Clone)]
-pub struct TaskResult {
-    pub pages_json: String,
-    pub understanding_json: String,
-    pub recognized_at: Timestamp,
-}
-
-/// How a client names a task: by docket's id, its own external id, or both (both must match).
-#[derive(Debug, Clone)]
-pub enum TaskRef {
-    Id(i64),
-    External(ExternalId),
-    Both(i64, ExternalId),
-}
-
-impl TaskRef {
-    fn push_condition(&self, query: &mut QueryBuilder<'_, Sqlite>) {
-        match self {
-            TaskRef::Id(id) => {
-                query.push(" AND id = ").push_bind(*id);
-            }
-            TaskRef::External(external) => {
-                query
-                    .push(" AND external_id = ")
-                    .push_bind(external.as_str().to_owned());
-            }
-            TaskRef::Both(id, external) => {
-                query.push(" AND id = ").push_bind(*id);
-                query
-                    .push(" AND external_id = ")
-                    .push_bind(external.as_str().to_owned());
-            }
+/// ` AND` the condition that finds the task.
+fn push_task_condition(query: &mut QueryBuilder<'_, Db>, task: &TaskRef) {
+    match task {
+        TaskRef::Id(id) => {
+            query.push(" AND id = ").push_bind(*id);
+        }
+        TaskRef::External(external) => {
+            query
+                .push(" AND external_id = ")
+                .push_bind(external.as_str().to_owned());
+        }
+        TaskRef::Both(id, external) => {
+            query.push(" AND id = ").push_bind(*id);
+            query
+                .push(" AND external_id = ")
+                .push_bind(external.as_str().to_owned());
         }
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct NewTask {
-    pub org_id: i64,
-    pub workspace_id: i64,
-    pub batch_id: Option<i64>,
-    pub external_id: Option<ExternalId>,
-    /// None: named "Task {taskNumber}".
-    pub display_name: Option<String>,
-    pub description: Option<String>,
-    pub priority: Priority,
-    pub source_url: Option<String>,
-    pub request: serde_json::Value,
-    pub metadata: BTreeMap<String, String>,
-    /// Set when the file came with the request (multipart) rather than by URL.
-    pub original: Option<StoredFile>,
+/// How a list is sorted, in SQL.
+trait SortColumn {
+    fn value_of(self, task: &TaskSummary) -> Option<SortValue>;
+    fn column(self) -> &'static str;
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct TaskFilter {
-    pub start: Option<Timestamp>,
-    pub end: Option<Timestamp>,
-    pub task_statuses: Vec<TaskStatus>,
-    pub integration_statuses: Vec<IntegrationStatus>,
-    pub workspace_ids: Vec<i64>,
-    pub external_integration_status: Option<String>,
-    pub sort: TaskSort,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TaskSort {
-    pub field: SortField,
-    pub descending: bool,
-}
-
-/// Properties of `GetTaskStatusResponse` a list can be sorted by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SortField {
-    TaskId,
-    WorkspaceId,
-    BatchId,
-    TaskNumber,
-    ExternalId,
-    DisplayName,
-    Description,
-    #[default]
-    CreatedOn,
-    TaskStatus,
-    IntegrationStatus,
-    TotalPages,
-    RestartCount,
-    PreProcessingStartedOn,
-}
-
-impl SortField {
-    /// API property names; matched case-insensitively.
-    pub const NAMES: &'static [(&'static str, SortField)] = &[
-        ("taskId", SortField::TaskId),
-        ("workspaceId", SortField::WorkspaceId),
-        ("batchId", SortField::BatchId),
-        ("taskNumber", SortField::TaskNumber),
-        ("externalId", SortField::ExternalId),
-        ("displayName", SortField::DisplayName),
-        ("description", SortField::Description),
-        ("createdOn", SortField::CreatedOn),
-        ("taskStatus", SortField::TaskStatus),
-        ("taskStatusText", SortField::TaskStatus),
-        ("integrationStatus", SortField::IntegrationStatus),
-        ("integrationStatusText", SortField::IntegrationStatus),
-        ("totalPages", SortField::TotalPages),
-        ("restartCount", SortField::RestartCount),
-        ("preProcessingStartedOn", SortField::PreProcessingStartedOn),
-    ];
-
+impl SortColumn for SortField {
     /// A listed task's value in this column, for keyset paging; None for columns that may be
     /// empty (NULL has no place in the row comparison), which page by offset.
     fn value_of(self, task: &TaskSummary) -> Option<SortValue> {
@@ -184,7 +104,7 @@ enum SortValue {
 }
 
 impl SortValue {
-    fn push_to(&self, query: &mut QueryBuilder<'_, Sqlite>) {
+    fn push_to(&self, query: &mut QueryBuilder<'_, Db>) {
         match self {
             SortValue::Int(v) => query.push_bind(*v),
             SortValue::Text(v) => query.push_bind(v.clone()),
@@ -214,28 +134,6 @@ impl Anchors {
             }
             anchors.insert(key, (Instant::now(), anchor));
         }
-    }
-}
-
-/// A 1-based page of a list.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub number: u32,
-    pub size: u32,
-}
-
-impl Page {
-    /// Rows before this page.
-    pub fn offset(self) -> i64 {
-        i64::from(self.number.saturating_sub(1)) * i64::from(self.size)
-    }
-
-    pub(super) fn push_limit(self, query: &mut QueryBuilder<'_, Sqlite>) {
-        query
-            .push(" LIMIT ")
-            .push_bind(i64::from(self.size))
-            .push(" OFFSET ")
-            .push_bind(self.offset());
     }
 }
 
@@ -347,14 +245,15 @@ impl TryFrom<TaskRow> for Task {
     }
 }
 
-impl Store {
+#[async_trait]
+impl Tasks for SqlStore {
     /// Inserts the task, numbers it within its workspace and queues its pre-processing, all at once.
-    pub async fn create_task(&self, new: NewTask) -> StoreResult<Task> {
+    async fn create_task(&self, new: NewTask) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let task_number: i64 = sqlx::query_scalar(
             "UPDATE workspaces SET next_task_number = next_task_number + 1
-             WHERE id = ? AND org_id = ? RETURNING next_task_number - 1",
+             WHERE id = $1 AND org_id = $2 RETURNING next_task_number - 1",
         )
         .bind(new.workspace_id)
         .bind(new.org_id)
@@ -370,7 +269,8 @@ impl Store {
             "INSERT INTO tasks (org_id, workspace_id, batch_id, task_number, external_id, display_name,
                 description, created_at, task_status, priority, source_url, request_json, metadata_json,
                 original_key, original_media_type, original_file_name, status_changed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             RETURNING id",
         )
         .bind(new.org_id)
         .bind(new.workspace_id)
@@ -405,19 +305,19 @@ impl Store {
             .ok_or(StoreError::NotFound("task"))
     }
 
-    pub async fn task(&self, org_id: i64, task: &TaskRef) -> StoreResult<Option<Task>> {
+    async fn task(&self, org_id: i64, task: &TaskRef) -> StoreResult<Option<Task>> {
         let mut query =
             QueryBuilder::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE org_id = "));
         query.push_bind(org_id);
-        task.push_condition(&mut query);
+        push_task_condition(&mut query, task);
         let row: Option<TaskRow> = query.build_query_as().fetch_optional(&self.pool).await?;
         row.map(Task::try_from).transpose()
     }
 
     /// For the pipeline, which works across organisations.
-    pub(crate) async fn task_by_id(&self, id: i64) -> StoreResult<Option<Task>> {
+    async fn task_by_id(&self, id: i64) -> StoreResult<Option<Task>> {
         let row: Option<TaskRow> =
-            sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?"))
+            sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -427,7 +327,7 @@ impl Store {
     /// How many tasks of the organisation match: whole days of the creation range from the
     /// per-day counts, only its first and last partial day counted row by row (on the filters'
     /// indexes), so a count costs the days it spans, not the tasks.
-    pub async fn count_tasks(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
+    async fn count_tasks(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
         const DAY: i64 = 86_400_000;
         let start = filter.start.map(Timestamp::millis);
         let end = filter.end.map(Timestamp::millis);
@@ -440,8 +340,9 @@ impl Store {
                 return self.count_rows(org_id, filter).await;
             }
         }
-        let mut query =
-            QueryBuilder::new("SELECT COALESCE(SUM(tasks), 0) FROM task_counts WHERE org_id = ");
+        let mut query = QueryBuilder::new(
+            "SELECT CAST(COALESCE(SUM(tasks), 0) AS BIGINT) FROM task_counts WHERE org_id = ",
+        );
         query.push_bind(org_id);
         if let Some(first) = first_day {
             query.push(" AND day >= ").push_bind(first);
@@ -470,16 +371,9 @@ impl Store {
         Ok(count)
     }
 
-    /// Counts the matching tasks row by row, on the filters' indexes.
-    async fn count_rows(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
-        let mut query = QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE ");
-        push_filter(&mut query, org_id, filter);
-        Ok(query.build_query_scalar().fetch_one(&self.pool).await?)
-    }
-
     /// The matching tasks in the filter's order, `limit` of them after skipping `offset`. The
     /// page's ids are found on the indexes first, and only those rows are read.
-    pub async fn list_tasks(
+    async fn list_tasks(
         &self,
         org_id: i64,
         filter: &TaskFilter,
@@ -488,6 +382,170 @@ impl Store {
     ) -> StoreResult<Vec<TaskSummary>> {
         self.list_from(org_id, filter, limit, Start::Offset(offset))
             .await
+    }
+
+    /// One page of the matching tasks and how many match in all. A page that follows one this
+    /// store just served for the same list starts after that page's last row (keyset paging)
+    /// instead of walking every row before it, and a row that left the list meanwhile does not
+    /// make the next page skip one.
+    async fn tasks(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        page: Page,
+    ) -> StoreResult<Listed<TaskSummary>> {
+        let total_count = self.count_tasks(org_id, filter).await?;
+        let key = |number: u32| format!("{org_id}|{filter:?}|{}|{number}", page.size);
+        let previous = match page.number {
+            0 | 1 => None,
+            n => self.anchors.get(&key(n - 1)),
+        };
+        let size = i64::from(page.size);
+        let items = match &previous {
+            Some(anchor) => {
+                self.list_from(org_id, filter, size, Start::After(anchor))
+                    .await?
+            }
+            None => self.list_tasks(org_id, filter, size, page.offset()).await?,
+        };
+        let last = items
+            .last()
+            .and_then(|t| Some((filter.sort.field.value_of(t)?, t.id)));
+        if let Some((value, id)) = last {
+            self.anchors.put(key(page.number), Anchor { value, id });
+        }
+        Ok(Listed { items, total_count })
+    }
+
+    /// For measuring at scale (`docket bench-scale`): `count` copies of a task, created one
+    /// every `spacing_ms` before it, in varied statuses, each with its own externalId.
+    async fn seed_copies(&self, template: i64, count: i64, spacing_ms: i64) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+             INSERT INTO tasks (org_id, workspace_id, task_number, external_id, display_name,
+                 description, created_at, task_status, integration_status,
+                 external_integration_status, total_pages, priority, source_url, request_json,
+                 metadata_json, original_key, original_media_type, original_file_name,
+                 status_changed_at)
+             SELECT t.org_id, t.workspace_id, t.task_number + i, 'seed-' || t.id || '-' || i,
+                 t.display_name || ' ' || i, t.description, t.created_at - i * $3,
+                 CASE i % 10 WHEN 0 THEN 33 WHEN 1 THEN 7 ELSE 3 END, 1 + i % 4,
+                 CASE i % 5 WHEN 0 THEN 'sent' ELSE 'never' END, 1 + i % 3, t.priority,
+                 t.source_url, t.request_json, t.metadata_json, t.original_key,
+                 t.original_media_type, t.original_file_name, t.created_at - i * $3
+             FROM n, tasks t WHERE t.id = $1",
+        )
+        .bind(template)
+        .bind(count)
+        .bind(spacing_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Returns false when no such task exists in the organisation.
+    async fn set_external_integration_status(
+        &self,
+        org_id: i64,
+        task: &TaskRef,
+        status: &ExternalIntegrationStatus,
+    ) -> StoreResult<bool> {
+        let mut query = QueryBuilder::new("UPDATE tasks SET external_integration_status = ");
+        query
+            .push_bind(status.as_str().to_owned())
+            .push(" WHERE org_id = ")
+            .push_bind(org_id);
+        push_task_condition(&mut query, task);
+        Ok(query.build().execute(&self.pool).await?.rows_affected() > 0)
+    }
+
+    /// Destructive restart: drops results and pending work, counts the restart, resets the
+    /// integration statuses and queues pre-processing again from the original request.
+    /// Returns false when no such task exists in the organisation.
+    async fn restart_task(&self, org_id: i64, task: &TaskRef) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let mut query = QueryBuilder::new(
+            "UPDATE tasks SET restart_count = restart_count + 1, integration_status = ",
+        );
+        query
+            .push_bind(IntegrationStatus::Never.code())
+            .push(", external_integration_status = ")
+            .push_bind(ExternalIntegrationStatus::never().as_str().to_owned())
+            .push(" WHERE org_id = ")
+            .push_bind(org_id);
+        push_task_condition(&mut query, task);
+        query.push(" RETURNING id, priority");
+        let found: Option<(i64, i64)> = query.build_query_as().fetch_optional(&mut *tx).await?;
+        let Some((id, priority)) = found else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM task_results WHERE task_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // A worker still holding the old job loses it here and discards what it was doing.
+        sqlx::query("DELETE FROM jobs WHERE task_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        super::jobs::delete_pages(&mut tx, id).await?;
+        record_status(
+            &mut tx,
+            id,
+            TaskStatus::QueuedForPreProcessing,
+            Some("reprocessing requested"),
+        )
+        .await?;
+        insert_job(&mut tx, id, JobStage::PreProcess, priority).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn task_events(&self, task_id: i64) -> StoreResult<Vec<TaskEvent>> {
+        let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT task_status, at, reason FROM task_events WHERE task_id = $1 ORDER BY id",
+        )
+        .bind(task_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(status, at, reason)| {
+                let task_status = TaskStatus::from_code(status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("task {task_id}: event status {status}"))
+                })?;
+                Ok(TaskEvent {
+                    task_status,
+                    at: Timestamp::from_millis(at),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// What the pipeline stored for the task, if it has recognised it.
+    async fn task_result(&self, task_id: i64) -> StoreResult<Option<TaskResult>> {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT pages_json, understanding_json, recognized_at FROM task_results WHERE task_id = $1",
+        )
+        .bind(task_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(pages_json, understanding_json, at)| TaskResult {
+            pages_json,
+            understanding_json,
+            recognized_at: Timestamp::from_millis(at),
+        }))
+    }
+}
+
+impl SqlStore {
+    /// Counts the matching tasks row by row, on the filters' indexes.
+    async fn count_rows(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64> {
+        let mut query = QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE ");
+        push_filter(&mut query, org_id, filter);
+        Ok(query.build_query_scalar().fetch_one(&self.pool).await?)
     }
 
     async fn list_from(
@@ -545,165 +603,10 @@ impl Store {
         let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(TaskSummary::try_from).collect()
     }
-
-    /// One page of the matching tasks and how many match in all. A page that follows one this
-    /// store just served for the same list starts after that page's last row (keyset paging)
-    /// instead of walking every row before it, and a row that left the list meanwhile does not
-    /// make the next page skip one.
-    pub async fn tasks(
-        &self,
-        org_id: i64,
-        filter: &TaskFilter,
-        page: Page,
-    ) -> StoreResult<Listed<TaskSummary>> {
-        let total_count = self.count_tasks(org_id, filter).await?;
-        let key = |number: u32| format!("{org_id}|{filter:?}|{}|{number}", page.size);
-        let previous = match page.number {
-            0 | 1 => None,
-            n => self.anchors.get(&key(n - 1)),
-        };
-        let size = i64::from(page.size);
-        let items = match &previous {
-            Some(anchor) => {
-                self.list_from(org_id, filter, size, Start::After(anchor))
-                    .await?
-            }
-            None => self.list_tasks(org_id, filter, size, page.offset()).await?,
-        };
-        let last = items
-            .last()
-            .and_then(|t| Some((filter.sort.field.value_of(t)?, t.id)));
-        if let Some((value, id)) = last {
-            self.anchors.put(key(page.number), Anchor { value, id });
-        }
-        Ok(Listed { items, total_count })
-    }
-
-    /// For measuring at scale (`docket bench-scale`): `count` copies of a task, created one
-    /// every `spacing_ms` before it, in varied statuses, each with its own externalId.
-    pub async fn seed_copies(&self, template: i64, count: i64, spacing_ms: i64) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-             INSERT INTO tasks (org_id, workspace_id, task_number, external_id, display_name,
-                 description, created_at, task_status, integration_status,
-                 external_integration_status, total_pages, priority, source_url, request_json,
-                 metadata_json, original_key, original_media_type, original_file_name,
-                 status_changed_at)
-             SELECT t.org_id, t.workspace_id, t.task_number + i, 'seed-' || t.id || '-' || i,
-                 t.display_name || ' ' || i, t.description, t.created_at - i * ?3,
-                 CASE i % 10 WHEN 0 THEN 33 WHEN 1 THEN 7 ELSE 3 END, 1 + i % 4,
-                 CASE i % 5 WHEN 0 THEN 'sent' ELSE 'never' END, 1 + i % 3, t.priority,
-                 t.source_url, t.request_json, t.metadata_json, t.original_key,
-                 t.original_media_type, t.original_file_name, t.created_at - i * ?3
-             FROM n, tasks t WHERE t.id = ?1",
-        )
-        .bind(template)
-        .bind(count)
-        .bind(spacing_ms)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Returns false when no such task exists in the organisation.
-    pub async fn set_external_integration_status(
-        &self,
-        org_id: i64,
-        task: &TaskRef,
-        status: &ExternalIntegrationStatus,
-    ) -> StoreResult<bool> {
-        let mut query = QueryBuilder::new("UPDATE tasks SET external_integration_status = ");
-        query
-            .push_bind(status.as_str().to_owned())
-            .push(" WHERE org_id = ")
-            .push_bind(org_id);
-        task.push_condition(&mut query);
-        Ok(query.build().execute(&self.pool).await?.rows_affected() > 0)
-    }
-
-    /// Destructive restart: drops results and pending work, counts the restart, resets the
-    /// integration statuses and queues pre-processing again from the original request.
-    /// Returns false when no such task exists in the organisation.
-    pub async fn restart_task(&self, org_id: i64, task: &TaskRef) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let mut query = QueryBuilder::new(
-            "UPDATE tasks SET restart_count = restart_count + 1, integration_status = ",
-        );
-        query
-            .push_bind(IntegrationStatus::Never.code())
-            .push(", external_integration_status = ")
-            .push_bind(ExternalIntegrationStatus::never().as_str().to_owned())
-            .push(" WHERE org_id = ")
-            .push_bind(org_id);
-        task.push_condition(&mut query);
-        query.push(" RETURNING id, priority");
-        let found: Option<(i64, i64)> = query.build_query_as().fetch_optional(&mut *tx).await?;
-        let Some((id, priority)) = found else {
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM task_results WHERE task_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        // A worker still holding the old job loses it here and discards what it was doing.
-        sqlx::query("DELETE FROM jobs WHERE task_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        super::jobs::delete_pages(&mut tx, id).await?;
-        record_status(
-            &mut tx,
-            id,
-            TaskStatus::QueuedForPreProcessing,
-            Some("reprocessing requested"),
-        )
-        .await?;
-        insert_job(&mut tx, id, JobStage::PreProcess, priority).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    pub async fn task_events(&self, task_id: i64) -> StoreResult<Vec<TaskEvent>> {
-        let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT task_status, at, reason FROM task_events WHERE task_id = ? ORDER BY id",
-        )
-        .bind(task_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(status, at, reason)| {
-                let task_status = TaskStatus::from_code(status).ok_or_else(|| {
-                    StoreError::Corrupt(format!("task {task_id}: event status {status}"))
-                })?;
-                Ok(TaskEvent {
-                    task_status,
-                    at: Timestamp::from_millis(at),
-                    reason,
-                })
-            })
-            .collect()
-    }
-
-    /// What the pipeline stored for the task, if it has recognised it.
-    pub async fn task_result(&self, task_id: i64) -> StoreResult<Option<TaskResult>> {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT pages_json, understanding_json, recognized_at FROM task_results WHERE task_id = ?",
-        )
-        .bind(task_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(pages_json, understanding_json, at)| TaskResult {
-            pages_json,
-            understanding_json,
-            recognized_at: Timestamp::from_millis(at),
-        }))
-    }
 }
 
 /// `org_id = ? AND` every condition of the filter.
-fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, org_id: i64, filter: &TaskFilter) {
+fn push_filter(query: &mut QueryBuilder<'_, Db>, org_id: i64, filter: &TaskFilter) {
     query.push("org_id = ").push_bind(org_id);
     if let Some(start) = filter.start {
         query.push(" AND created_at >= ").push_bind(start.millis());
@@ -716,7 +619,7 @@ fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, org_id: i64, filter: &TaskF
 
 /// The filter's conditions but the creation range, on the columns `tasks` and `task_counts`
 /// share.
-fn push_attributes(query: &mut QueryBuilder<'_, Sqlite>, filter: &TaskFilter) {
+fn push_attributes(query: &mut QueryBuilder<'_, Db>, filter: &TaskFilter) {
     push_in(
         query,
         "task_status",
@@ -730,15 +633,11 @@ fn push_attributes(query: &mut QueryBuilder<'_, Sqlite>, filter: &TaskFilter) {
     push_in(query, "workspace_id", filter.workspace_ids.iter().copied());
     if let Some(status) = &filter.external_integration_status {
         // Case-insensitive like SmartDocumentor's (SQL Server) filter: `NEVER` finds `never`.
-        // SQLite's NOCASE folds ASCII letters only.
-        query
-            .push(" AND external_integration_status = ")
-            .push_bind(status.clone())
-            .push(" COLLATE NOCASE");
+        super::super::push_text_eq_folded(query, "external_integration_status", status.clone());
     }
 }
 
-fn push_in(query: &mut QueryBuilder<'_, Sqlite>, column: &str, values: impl Iterator<Item = i64>) {
+fn push_in(query: &mut QueryBuilder<'_, Db>, column: &str, values: impl Iterator<Item = i64>) {
     let values: Vec<i64> = values.collect();
     if values.is_empty() {
         return;
@@ -754,20 +653,21 @@ fn push_in(query: &mut QueryBuilder<'_, Sqlite>, column: &str, values: impl Iter
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Catalog;
 
     const DAY: i64 = 86_400_000;
 
     /// Tasks spread over ten days at odd hours with every attribute varied, then moved and
     /// deleted, so the per-day counts go through every trigger.
-    async fn seeded() -> (tempfile::TempDir, Store, i64) {
-        let (dir, store, org) = super::super::with_organisation().await;
+    async fn seeded() -> Option<(Box<dyn std::any::Any>, SqlStore, i64)> {
+        let (guard, store, org) = super::super::with_organisation().await?;
         let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
         sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
              INSERT INTO tasks (org_id, workspace_id, display_name, created_at, task_status,
                  integration_status, external_integration_status, request_json,
                  status_changed_at)
-             SELECT ?1, ?2, 't', ?3 + i * 2160000 + i % 7, CASE i % 3 WHEN 0 THEN 3 ELSE 33 END,
+             SELECT $1, $2, 't', $3 + i * 2160000 + i % 7, CASE i % 3 WHEN 0 THEN 3 ELSE 33 END,
                  1 + i % 4, CASE i % 5 WHEN 0 THEN 'Sent' WHEN 1 THEN 'sent' ELSE 'never' END,
                  '{}', 0
              FROM n",
@@ -779,7 +679,7 @@ mod tests {
         .await
         .unwrap();
         sqlx::query(
-            "UPDATE tasks SET task_status = 40, created_at = created_at + ?1 WHERE id % 11 = 0",
+            "UPDATE tasks SET task_status = 40, created_at = created_at + $1 WHERE id % 11 = 0",
         )
         .bind(DAY / 3)
         .execute(&store.pool)
@@ -793,12 +693,15 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-        (dir, store, org)
+        Some((guard, store, org))
     }
 
     #[tokio::test]
     async fn counts_from_whole_days_and_partial_edges_equal_counting_every_row() {
-        let (_dir, store, org) = seeded().await;
+        let Some((_guard, store, org)) = seeded().await else {
+            eprintln!("skipped: no test database for this backend (scripts/test.sh starts one)");
+            return;
+        };
         let at = |millis: i64| Some(Timestamp::from_millis(millis));
         let base = 20_000 * DAY;
         let ranges = [
