@@ -74,7 +74,8 @@ enum Command {
     /// peak memory, bare Tesseract on the same pages, and field precision/recall.
     Bench(BenchArgs),
     /// Measure the API at scale: seeds many tasks, then prints p50/p99 of status look-ups and
-    /// paginated lists and the task creation throughput, over HTTP.
+    /// paginated lists and the task creation throughput, over HTTP, and documents per minute
+    /// end to end with 1, 2, 4 worker processes.
     BenchScale(ScaleArgs),
 }
 
@@ -92,9 +93,18 @@ struct ScaleArgs {
     /// Creation requests at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// An empty directory to build the database in (default: a temporary one).
+    /// An empty directory to build the database and files in (default: a temporary one).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// An empty PostgreSQL database to measure instead of SQLite (postgres://...).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Worker process counts to measure end to end (documents per minute), one run each.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
+    worker_processes: Vec<usize>,
+    /// Born-digital documents processed per end-to-end run.
+    #[arg(long, default_value_t = 200)]
+    documents: usize,
     /// PDFium shared library.
     #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
     pdfium_lib: PathBuf,
@@ -367,7 +377,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 creations: args.creations,
                 concurrency: args.concurrency,
                 data_dir: args.data_dir,
+                database_url: args.database_url,
                 pdfium_library: args.pdfium_lib,
+                worker_processes: args.worker_processes,
+                documents: args.documents,
             })
             .await
         }

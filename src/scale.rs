@@ -1,12 +1,18 @@
 //! `docket bench-scale`: the API at scale. Seeds an organisation with many tasks, then measures
 //! over real HTTP against a docket serving that data: p50/p99 of `status` by taskId and by
 //! externalId and of `statuslistpaginated` (first page, a deep page, each filter), and task
-//! creation throughput. It measures; nothing here asserts.
+//! creation throughput; then documents processed per minute end to end by 1, 2, 4... `docket
+//! worker` processes on the same database. On SQLite, or PostgreSQL with `--database-url`. It
+//! measures; nothing here asserts.
 
-use std::path::PathBuf;
+use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::extract::{Path as AxumPath, State};
 use serde_json::{json, Value};
 
 use crate::app::{Docket, Settings};
@@ -20,9 +26,16 @@ pub struct ScaleOptions {
     /// Tasks created over HTTP for the creation throughput, and how many requests at once.
     pub creations: usize,
     pub concurrency: usize,
-    /// Where the database is built; a temporary directory when None.
+    /// Where the database (SQLite) and the stored files are built; a temporary directory when
+    /// None.
     pub data_dir: Option<PathBuf>,
+    /// An empty PostgreSQL database to measure instead of SQLite.
+    pub database_url: Option<String>,
     pub pdfium_library: PathBuf,
+    /// Worker process counts to measure end to end, one run each.
+    pub worker_processes: Vec<usize>,
+    /// Documents processed per end-to-end run.
+    pub documents: usize,
 }
 
 /// One minute between seeded tasks: a million span about two years.
@@ -36,11 +49,12 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         .unwrap_or_else(|| temporary.path().to_owned());
     let mut settings = Settings::new(&data_dir);
     settings.pdfium_library = options.pdfium_library.clone();
+    settings.database_url = options.database_url.clone();
     let docket = Docket::open(settings).await?;
     let issued = docket
         .bootstrap()
         .await?
-        .context("bench-scale needs an empty data directory")?;
+        .context("bench-scale needs an empty data directory and database")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -169,8 +183,93 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         options.creations as f64 / elapsed.as_secs_f64(),
         options.concurrency
     );
+    for &processes in &options.worker_processes {
+        end_to_end(&api, &docket, options, &data_dir, processes).await?;
+    }
     let _ = stop.send(());
     server.await?;
+    Ok(())
+}
+
+/// Queues `options.documents` born-digital invoices (fetched from a loopback server), then
+/// starts `processes` worker processes of this binary on the same database and files, one
+/// worker each, and times them until no job is left.
+async fn end_to_end(
+    api: &Api,
+    docket: &Docket,
+    options: &ScaleOptions,
+    data_dir: &Path,
+    processes: usize,
+) -> anyhow::Result<()> {
+    let documents: Vec<Vec<u8>> = crate::corpus::invoices(options.documents.max(1), 7)
+        .iter()
+        .map(crate::corpus::invoice_pdf)
+        .collect();
+    let documents = Arc::new(documents);
+    let files = axum::Router::new().route(
+        "/{n}",
+        axum::routing::get(
+            |State(documents): State<Arc<Vec<Vec<u8>>>>, AxumPath(n): AxumPath<usize>| async move {
+                documents.get(n).cloned().unwrap_or_default()
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let files_base = format!("http://{}", listener.local_addr()?);
+    let file_server =
+        tokio::spawn(axum::serve(listener, files.with_state(documents.clone())).into_future());
+    for n in 0..documents.len() {
+        api.create_from(&format!("{files_base}/{n}"), &format!("run{processes}-{n}"))
+            .await?;
+    }
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(processes);
+    for _ in 0..processes {
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command
+            .arg("worker")
+            .args(["--workers", "1", "--allow-private-urls"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--pdfium-lib")
+            .arg(&options.pdfium_library)
+            .env_remove("DOCKET_DATABASE_URL")
+            .env_remove("DOCKET_STORAGE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(url) = &options.database_url {
+            command.args(["--database-url", url]);
+        }
+        workers.push(command.spawn()?);
+    }
+    loop {
+        let pending: i64 = docket
+            .store()
+            .queue_depth()
+            .await?
+            .iter()
+            .map(|q| q.jobs)
+            .sum();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    for worker in &mut workers {
+        if let Some(pid) = worker.id().and_then(|pid| i32::try_from(pid).ok()) {
+            // SAFETY: kill(2) on a child this function started and still owns.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        worker.wait().await?;
+    }
+    file_server.abort();
+    println!(
+        "end to end, {processes} worker process(es): {} documents in {elapsed:.2} s = {:.0} documents/min",
+        documents.len(),
+        documents.len() as f64 * 60.0 / elapsed
+    );
     Ok(())
 }
 
@@ -184,10 +283,15 @@ struct Api {
 impl Api {
     /// Creates a task from a URL (never fetched: no workers run) and returns its id.
     async fn create(&self, k: usize) -> anyhow::Result<i64> {
+        let url = format!("https://example.com/invoices/{k}.pdf");
+        self.create_from(&url, &format!("erp-{k}")).await
+    }
+
+    async fn create_from(&self, url: &str, external_id: &str) -> anyhow::Result<i64> {
         let body = json!({
-            "displayName": format!("Invoice {k}"),
-            "externalId": format!("erp-{k}"),
-            "context": {"url": format!("https://example.com/invoices/{k}.pdf")},
+            "displayName": format!("Invoice {external_id}"),
+            "externalId": external_id,
+            "context": {"url": url},
             "metadata": {"costCenter": "42", "supplier": "ACME"},
         });
         let created: Value = self

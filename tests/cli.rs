@@ -914,30 +914,46 @@ fn embedded_truth_needs_the_page_reading() {
     assert!(stderr.contains("--ignore-embedded"), "{stderr}");
 }
 
-#[test]
-fn bench_scale_measures_lookups_lists_and_creation() {
-    let output = docket()
-        .args([
-            "bench-scale",
-            "--tasks",
-            "50",
-            "--requests",
-            "3",
-            "--creations",
-            "5",
-        ])
-        .output()
-        .unwrap();
+#[tokio::test]
+async fn bench_scale_measures_lookups_lists_creation_and_workers() {
+    bench_scale(None);
+    match fresh_postgres().await {
+        Some(url) => bench_scale(Some(&url)),
+        None => eprintln!("skipped on PostgreSQL: none runs (scripts/test.sh starts one)"),
+    }
+}
+
+fn bench_scale(database_url: Option<&str>) {
+    let mut command = docket();
+    command.args([
+        "bench-scale",
+        "--tasks",
+        "50",
+        "--requests",
+        "3",
+        "--creations",
+        "5",
+        "--worker-processes",
+        "1,2",
+        "--documents",
+        "3",
+    ]);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    assert!(output.status.success(), "{database_url:?}: {stdout}");
     for line in [
         "50 tasks in one organisation",
         "status?externalId=",
         "statuslistpaginated page 1",
         "statuslistpaginated externalIntegrationStatus=SENT",
         "creation over HTTP: 5 tasks",
+        "end to end, 1 worker process(es): 3 documents",
+        "end to end, 2 worker process(es): 3 documents",
     ] {
-        assert!(stdout.contains(line), "{line}: {stdout}");
+        assert!(stdout.contains(line), "{database_url:?}: {line}: {stdout}");
     }
 }
 

@@ -373,3 +373,95 @@ impl Held {
         Ok(self.tx.commit().await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::time::Duration;
+
+    use super::super::with_organisation;
+    use super::*;
+    use crate::domain::Priority;
+    use crate::store::{Catalog, NewTask, Tasks};
+
+    async fn queue_tasks(store: &SqlStore, org: i64, count: usize) {
+        let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
+        for _ in 0..count {
+            let new = NewTask {
+                org_id: org,
+                workspace_id: workspace,
+                batch_id: None,
+                external_id: None,
+                display_name: None,
+                description: None,
+                priority: Priority::Low,
+                source_url: Some("https://example.com/a.pdf".into()),
+                request: serde_json::json!({}),
+                metadata: Default::default(),
+                original: None,
+            };
+            store.create_task(new).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_claims_never_take_the_same_job() {
+        let (_guard, store, org) = super::super::tests::store_or_skip!();
+        queue_tasks(&store, org, 24).await;
+        let store = Arc::new(store);
+        let mut claimers = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let store = store.clone();
+            claimers.spawn(async move {
+                let mut taken = Vec::new();
+                while let Some(job) = store
+                    .claim_job(&format!("w{n}"), 60, QueueLimits::default())
+                    .await
+                    .unwrap()
+                {
+                    taken.push(job.id);
+                }
+                taken
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(taken) = claimers.join_next().await {
+            all.extend(taken.unwrap());
+        }
+        let distinct: HashSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 24, "every job claimed: {all:?}");
+        assert_eq!(distinct.len(), 24, "none twice: {all:?}");
+    }
+
+    #[tokio::test]
+    async fn a_job_queued_by_anyone_wakes_a_listener_where_the_database_announces_jobs() {
+        let (_guard, store, org) = super::super::tests::store_or_skip!();
+        let store = Arc::new(store);
+        let idle = Arc::new(Notify::new());
+        let listener = {
+            let (store, idle) = (store.clone(), idle.clone());
+            tokio::spawn(async move { store.listen_for_jobs(idle).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if listener.is_finished() {
+            // This database cannot announce jobs (SQLite): it says so at once, and workers poll.
+            assert!(listener.await.unwrap().is_ok());
+            return;
+        }
+        // The listener may still be subscribing: a job queued before it listens is not
+        // announced to it, one queued after is.
+        let mut woken = false;
+        for _ in 0..50 {
+            queue_tasks(&store, org, 1).await;
+            if tokio::time::timeout(Duration::from_millis(200), idle.notified())
+                .await
+                .is_ok()
+            {
+                woken = true;
+                break;
+            }
+        }
+        listener.abort();
+        assert!(woken, "no announcement reached the listener");
+    }
+}

@@ -519,6 +519,8 @@ mod tests {
             }
         };
     }
+    pub(super) use store_or_skip;
+
     async fn expired_tokens(store: &SqlStore) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE expires_at <= $1")
             .bind(Timestamp::now().millis())
