@@ -63,8 +63,8 @@ for _ in $(seq 600); do
 done
 
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 # The API suite once more with every test server on PostgreSQL (the run below is on SQLite);
 # the same build.
-DOCKET_TEST_BACKEND=postgres cargo test --locked --test api
-cargo test --locked --all-targets
+DOCKET_TEST_BACKEND=postgres cargo test --locked -p docket --test api
+cargo test --locked --workspace --all-targets

@@ -153,7 +153,7 @@ fn link_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
     })
 }
 
-pub const DEFAULT_PDFIUM_LIBRARY: &str = "/usr/local/lib/docket/libpdfium.so";
+pub use crate::pipeline::pdf::DEFAULT_LIBRARY as DEFAULT_PDFIUM_LIBRARY;
 
 /// An opened docket: store, files and pipeline, ready to serve.
 #[derive(Clone)]

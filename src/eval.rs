@@ -233,7 +233,7 @@ fn rendered(document: &crate::pipeline::pdf::Document, dpi: f64) -> anyhow::Resu
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image)?;
         pages.push(jpeg);
     }
-    Ok(crate::corpus::image_pdf(&pages))
+    Ok(crate::pipeline::image_pdf::image_pdf(&pages))
 }
 
 /// One line per recognised line: page, top and left of the line, then its words.

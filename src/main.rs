@@ -70,44 +70,6 @@ enum Command {
     /// Measure field extraction on documents with `NAME.truth.json` beside them (e.g.
     /// ../shared/testdata/realdocs): per-field precision and recall, calibration, misses.
     Eval(EvalArgs),
-    /// Measure recognition on a generated corpus: pages/s (born-digital and scanned), latency,
-    /// peak memory, bare Tesseract on the same pages, and field precision/recall.
-    Bench(BenchArgs),
-    /// Measure the API at scale: seeds many tasks, then prints p50/p99 of status look-ups and
-    /// paginated lists and the task creation throughput, over HTTP, and documents per minute
-    /// end to end with 1, 2, 4 worker processes.
-    BenchScale(ScaleArgs),
-}
-
-#[derive(Args)]
-struct ScaleArgs {
-    /// Tasks seeded in one organisation.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(i64).range(2..))]
-    tasks: i64,
-    /// Requests timed per measure.
-    #[arg(long, default_value_t = 200)]
-    requests: usize,
-    /// Tasks created over HTTP to measure creation throughput.
-    #[arg(long, default_value_t = 2_000)]
-    creations: usize,
-    /// Creation requests at once.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
-    /// An empty directory to build the database and files in (default: a temporary one).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// An empty PostgreSQL database to measure instead of SQLite (postgres://...).
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
-    /// Worker process counts to measure end to end (documents per minute), one run each.
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
-    worker_processes: Vec<usize>,
-    /// Born-digital documents processed per end-to-end run.
-    #[arg(long, default_value_t = 200)]
-    documents: usize,
-    /// PDFium shared library.
-    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
-    pdfium_lib: PathBuf,
 }
 
 #[derive(Args)]
@@ -146,36 +108,6 @@ struct EvalArgs {
     /// Render PDFs into image-only PDFs at DPI first (e.g. 200): measures reading them as scans.
     #[arg(long, value_name = "DPI")]
     as_images: Option<f64>,
-}
-
-#[derive(Args)]
-struct BenchArgs {
-    /// Born-digital invoices to generate.
-    #[arg(long, default_value_t = 40)]
-    invoices: usize,
-    /// Of those, how many to also "scan" (rendered, rotated, noisy) and OCR.
-    #[arg(long, default_value_t = 4)]
-    scans: usize,
-    /// Pages of a scanned PDF recognised to show peak memory follows pages in flight.
-    #[arg(long, default_value_t = 12)]
-    long_scan_pages: u32,
-    /// Threads for the parallel runs (default: one per core).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// OCR languages.
-    #[arg(long, default_value = docket::domain::workspace::DEFAULT_LANGUAGES)]
-    languages: String,
-    /// PDFium shared library.
-    #[arg(long, env = "DOCKET_PDFIUM_LIB", default_value = docket::app::DEFAULT_PDFIUM_LIBRARY)]
-    pdfium_lib: PathBuf,
-    /// Folders of real documents with truth files, measured with `docket eval` (skipped when
-    /// absent).
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "../shared/testdata/realdocs"
-    )]
-    real_documents: PathBuf,
 }
 
 #[derive(Args)]
@@ -335,20 +267,7 @@ enum WorkspaceCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Tesseract's own OpenMP threads made a page 3-5× slower here; docket runs one page per
-    // core instead. libgomp reads its limit when Tesseract's library loads, before main, so
-    // setting it now is too late: start again with it in the environment.
-    #[cfg(unix)]
-    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-        use std::os::unix::process::CommandExt;
-        let error = std::process::Command::new(std::env::current_exe()?)
-            .args(std::env::args_os().skip(1))
-            .env("OMP_THREAD_LIMIT", "1")
-            .exec();
-        return Err(
-            anyhow::Error::new(error).context("cannot restart docket with OMP_THREAD_LIMIT=1")
-        );
-    }
+    docket::pipeline::ocr::restart_with_one_omp_thread()?;
     // The data directory holds every tenant's documents: whatever docket creates there (the
     // database and its WAL, stored files, the link key) is for its own user only.
     // SAFETY: umask only replaces the process's file-creation mask; it has no failure mode.
@@ -370,34 +289,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(_) => anyhow::bail!("the sandbox runs without a runtime"),
         Command::Serve(args) => serve(args).await,
         Command::Worker(args) => worker(args).await,
-        Command::BenchScale(args) => {
-            docket::scale::run(&docket::scale::ScaleOptions {
-                tasks: args.tasks,
-                requests: args.requests,
-                creations: args.creations,
-                concurrency: args.concurrency,
-                data_dir: args.data_dir,
-                database_url: args.database_url,
-                pdfium_library: args.pdfium_lib,
-                worker_processes: args.worker_processes,
-                documents: args.documents,
-            })
-            .await
-        }
-        Command::Bench(args) => {
-            let options = docket::bench::BenchOptions {
-                invoices: args.invoices,
-                scans: args.scans,
-                long_scan_pages: args.long_scan_pages,
-                threads: args
-                    .threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-                languages: args.languages,
-                pdfium_library: args.pdfium_lib,
-                real_documents: Some(args.real_documents),
-            };
-            tokio::task::spawn_blocking(move || docket::bench::run(&options)).await?
-        }
         Command::Eval(args) => {
             anyhow::ensure!(
                 args.as_images

@@ -695,7 +695,8 @@ fn gone(pid: u32) -> bool {
 async fn busy_reader(server: &Server, http: &reqwest::Client, token: &str) -> u32 {
     let form = reqwest::multipart::Form::new().part(
         "file",
-        reqwest::multipart::Part::bytes(docket::corpus::operator_flood_pdf()).file_name("f.pdf"),
+        reqwest::multipart::Part::bytes(docket_testkit::corpus::operator_flood_pdf())
+            .file_name("f.pdf"),
     );
     let created = json_of(
         http.post(format!("{}/api/v1.0/external/sdtask/process", server.base))
@@ -807,10 +808,14 @@ async fn a_generated_python_client_does_the_whole_walk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eval_scores_documents_against_their_truth_files() {
     let dir = tempfile::tempdir().unwrap();
-    let invoices = docket::corpus::invoices(2, 7);
+    let invoices = docket_testkit::corpus::invoices(2, 7);
     for (n, invoice) in invoices.iter().enumerate() {
         let name = format!("invoice-{n}.pdf");
-        std::fs::write(dir.path().join(&name), docket::corpus::invoice_pdf(invoice)).unwrap();
+        std::fs::write(
+            dir.path().join(&name),
+            docket_testkit::corpus::invoice_pdf(invoice),
+        )
+        .unwrap();
         let fields: serde_json::Map<String, Value> = invoice
             .expected_fields()
             .into_iter()
@@ -924,9 +929,16 @@ async fn bench_scale_measures_lookups_lists_creation_and_workers() {
 }
 
 fn bench_scale(database_url: Option<&str>) {
-    let mut command = docket();
+    // `docket-bench` lives in crates/testkit; `cargo test --workspace` builds it beside docket.
+    let program = Path::new(env!("CARGO_BIN_EXE_docket")).with_file_name("docket-bench");
+    assert!(
+        program.exists(),
+        "{} missing: build the workspace",
+        program.display()
+    );
+    let mut command = Command::new(program);
     command.args([
-        "bench-scale",
+        "scale",
         "--tasks",
         "50",
         "--requests",

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::common::server::start;
 use crate::understanding::{entities, invoice_fields, process, truth, workspace};
-use docket::corpus::{self, Language};
+use docket_testkit::corpus::{self, Language};
 
 fn invoice_field<'a>(export: &'a Value, category: &str) -> &'a Value {
     let found = entities(export, "invoiceField").find(|e| e["category"] == category);

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use docket::corpus;
 use docket::pipeline::recognize;
 use docket::pipeline::sandbox::{Job, Message, ReaderSlot, SandboxConfig, SandboxError};
 use docket::store::StoredFile;
+use docket_testkit::corpus;
 use reqwest::multipart::{Form, Part};
 
 use crate::common::fixtures::{png, text_pdf, TextRun};

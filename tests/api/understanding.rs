@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::common::server::{start, start_with, TestServer};
-use docket::corpus::{self, InvoiceTruth, Language};
+use docket_testkit::corpus::{self, InvoiceTruth, Language};
 
 /// A workspace of the given template, reading Portuguese and English; returns its id.
 pub(crate) async fn workspace(server: &TestServer, template: &str) -> i64 {

@@ -1,0 +1,15 @@
+//! The extraction pipeline: the stages a task goes through (download, format detection, page
+//! count, recognition) and the workers that claim them as jobs from the store.
+
+pub mod barcodes;
+pub mod detect;
+pub mod fetch;
+pub mod image_pdf;
+pub mod ocr;
+pub mod pdf;
+pub mod recognize;
+pub mod rulings;
+pub mod sandbox;
+mod worker;
+
+pub use worker::{Pipeline, PipelineConfig, Workers};

@@ -1,0 +1,258 @@
+//! Persistence, as a port: the traits below are everything docket asks of its database, with
+//! two implementations of them, SQLite (`sqlite`, the embedded default: one file in the data
+//! directory) and PostgreSQL (`postgres`, shared by many API and worker processes). Both run
+//! the same SQL module (`sql`), compiled once for each; what their dialects do differently
+//! lives in each backend's module. Stored files are apart, in `blobs`.
+
+pub mod blobs;
+mod postgres;
+mod sqlite;
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+pub use docket_domain::job::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
+pub use docket_domain::task::{
+    Listed, NewTask, Page, SortField, StoredFile, Task, TaskEvent, TaskFilter, TaskRef, TaskResult,
+    TaskSort, TaskSummary,
+};
+pub use docket_domain::tenant::{
+    Batch, BatchFilter, BatchSort, BatchSortField, IssuedCredentials, Organization, Workspace,
+};
+use docket_domain::{ExternalIntegrationStatus, TaskStatus, Timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a task with this externalId already exists in the organisation")]
+    DuplicateExternalId,
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("a task cannot move from {from:?} to {to:?}")]
+    InvalidTransition { from: TaskStatus, to: TaskStatus },
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Organisations and the credentials that act for them.
+#[async_trait]
+pub trait Credentials {
+    async fn count_organizations(&self) -> StoreResult<i64>;
+    /// Creates an organisation with its default workspace and first credentials.
+    async fn create_organization(&self, name: &str) -> StoreResult<IssuedCredentials>;
+    /// Replaces the organisation's secret; the old one stops working at once, and so does
+    /// every token issued with it (a leaked secret may have minted them).
+    async fn rotate_secret(&self, client_id: &str) -> StoreResult<IssuedCredentials>;
+    async fn organizations(&self) -> StoreResult<Vec<Organization>>;
+    async fn find_organization(&self, client_id: &str) -> StoreResult<Option<Organization>>;
+    /// The organisation whose current, unexpired secret this is.
+    async fn verify_client(&self, client_id: &str, secret: &str) -> StoreResult<Option<i64>>;
+    async fn insert_token(
+        &self,
+        org_id: i64,
+        token: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn organization_for_token(&self, token: &str) -> StoreResult<Option<i64>>;
+}
+
+/// Workspaces and batches of an organisation.
+#[async_trait]
+pub trait Catalog {
+    async fn create_workspace(
+        &self,
+        org_id: i64,
+        name: &str,
+        description: Option<&str>,
+        template: &str,
+        languages: &str,
+    ) -> StoreResult<Workspace>;
+    async fn workspaces(&self, org_id: i64) -> StoreResult<Vec<Workspace>>;
+    /// The given workspace of the organisation, or its default one when `id` is None.
+    async fn workspace(&self, org_id: i64, id: Option<i64>) -> StoreResult<Option<Workspace>>;
+    /// For the pipeline, which works across organisations.
+    async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>>;
+    async fn create_batch(
+        &self,
+        org_id: i64,
+        workspace_id: i64,
+        display_name: &str,
+        description: Option<&str>,
+    ) -> StoreResult<Batch>;
+    async fn batch(&self, org_id: i64, batch_id: i64) -> StoreResult<Option<Batch>>;
+    /// The matching batches with their task counts, a page of them when `page` is given, and
+    /// how many match in all (counted apart, not by reading every match).
+    async fn batches(
+        &self,
+        org_id: i64,
+        filter: &BatchFilter,
+        page: Option<Page>,
+    ) -> StoreResult<Listed<Batch>>;
+}
+
+/// Tasks: creation, look-ups, lists and the client's commands on them.
+#[async_trait]
+pub trait Tasks {
+    /// Inserts the task, numbers it within its workspace and queues its pre-processing, all
+    /// at once.
+    async fn create_task(&self, new: NewTask) -> StoreResult<Task>;
+    async fn task(&self, org_id: i64, task: &TaskRef) -> StoreResult<Option<Task>>;
+    /// For the pipeline, which works across organisations.
+    async fn task_by_id(&self, id: i64) -> StoreResult<Option<Task>>;
+    /// How many tasks of the organisation match.
+    async fn count_tasks(&self, org_id: i64, filter: &TaskFilter) -> StoreResult<i64>;
+    /// The matching tasks in the filter's order, `limit` of them after skipping `offset`.
+    async fn list_tasks(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<TaskSummary>>;
+    /// One page of the matching tasks and how many match in all.
+    async fn tasks(
+        &self,
+        org_id: i64,
+        filter: &TaskFilter,
+        page: Page,
+    ) -> StoreResult<Listed<TaskSummary>>;
+    /// For measuring at scale (`docket-bench scale`): `count` copies of a task, created one
+    /// every `spacing_ms` before it, in varied statuses, each with its own externalId.
+    async fn seed_copies(&self, template: i64, count: i64, spacing_ms: i64) -> StoreResult<()>;
+    /// Returns false when no such task exists in the organisation.
+    async fn set_external_integration_status(
+        &self,
+        org_id: i64,
+        task: &TaskRef,
+        status: &ExternalIntegrationStatus,
+    ) -> StoreResult<bool>;
+    /// Destructive restart: drops results and pending work, counts the restart, resets the
+    /// integration statuses and queues pre-processing again from the original request.
+    /// Returns false when no such task exists in the organisation.
+    async fn restart_task(&self, org_id: i64, task: &TaskRef) -> StoreResult<bool>;
+    async fn task_events(&self, task_id: i64) -> StoreResult<Vec<TaskEvent>>;
+    /// What the pipeline stored for the task, if it has recognised it.
+    async fn task_result(&self, task_id: i64) -> StoreResult<Option<TaskResult>>;
+}
+
+/// The job queue beside the tasks: one row per task with pending pipeline work, claimed by
+/// workers under an expiring lease. Every write a worker makes checks it still holds the
+/// lease, so a worker that lost its job (lease expired, task reprocessed) cannot overwrite
+/// newer state.
+#[async_trait]
+pub trait Jobs {
+    /// Pending jobs by organisation, task status and whether a worker holds them.
+    async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>>;
+    /// Takes a job nobody holds (or whose holder's lease ran out), sharing workers across
+    /// organisations: the organisation with the fewest jobs in hand goes first, then the one
+    /// served longest ago; within it, the most urgent job, then the oldest. An organisation
+    /// already holding `limits.pages_in_flight` pages waits (a held job counts its document's
+    /// pages, at most a batch, and at least one).
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease_seconds: i64,
+        limits: QueueLimits,
+    ) -> StoreResult<Option<ClaimedJob>>;
+    /// Extends the lease; false when the job is no longer this worker's.
+    async fn renew_lease(&self, job: &ClaimedJob, lease_seconds: i64) -> StoreResult<bool>;
+    /// Gives a job back on a graceful stop: released at once, and the claim not counted as an
+    /// attempt (only attempts that died count).
+    async fn release_job(&self, job: &ClaimedJob) -> StoreResult<()>;
+    /// Counts a killed document reader against the job and releases it for another try.
+    /// Returns the kills so far, or None when the job is no longer this worker's.
+    async fn record_kill(&self, job: &ClaimedJob) -> StoreResult<Option<i64>>;
+    /// Keeps one recognised page; false when the job is no longer this worker's.
+    async fn save_page(
+        &self,
+        job: &ClaimedJob,
+        page_index: u32,
+        page_json: &str,
+    ) -> StoreResult<bool>;
+    /// The pages recognised so far, in page order.
+    async fn saved_pages(&self, task_id: i64) -> StoreResult<Vec<(u32, String)>>;
+    /// Moves the job's task to `status`. Returns false when the job is no longer held.
+    async fn set_job_status(&self, job: &ClaimedJob, status: TaskStatus) -> StoreResult<bool>;
+    /// Ends the job with the task in a failed status and a reason a user can read.
+    async fn fail_job(
+        &self,
+        job: &ClaimedJob,
+        status: TaskStatus,
+        reason: &str,
+    ) -> StoreResult<bool>;
+    /// Pre-processing done: keeps the original and page count, and queues recognition in the
+    /// same job row (released, so any worker may take it).
+    async fn finish_preprocessing(
+        &self,
+        job: &ClaimedJob,
+        original: &StoredFile,
+        total_pages: i64,
+    ) -> StoreResult<bool>;
+    /// Recognition done: stores the result and hands the task to review.
+    async fn finish_recognition(
+        &self,
+        job: &ClaimedJob,
+        pages_json: &str,
+        understanding_json: &str,
+    ) -> StoreResult<bool>;
+    /// Wakes `idle` whenever another process queues or releases a job, until the connection
+    /// fails; returns at once where the database cannot tell (workers then poll).
+    async fn listen_for_jobs(&self, idle: Arc<Notify>) -> StoreResult<()>;
+}
+
+/// What operations ask of the database.
+#[async_trait]
+pub trait Operations {
+    /// Whether the database answers, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+    /// A consistent copy of the whole database at `path` (which must not exist), taken while
+    /// docket keeps working; where the database is a server, its own tools do this.
+    async fn backup_into(&self, path: &Path) -> StoreResult<()>;
+}
+
+/// A database backend: every port.
+pub trait Backend: Credentials + Catalog + Tasks + Jobs + Operations + Send + Sync {}
+
+impl<T: Credentials + Catalog + Tasks + Jobs + Operations + Send + Sync> Backend for T {}
+
+/// The store docket runs on, whichever the backend.
+#[derive(Clone)]
+pub struct Store(Arc<dyn Backend>);
+
+impl Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database file in an existing directory and brings
+    /// its schema up to date.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        Ok(Store(Arc::new(sqlite::open(path).await?)))
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://...`) and brings its schema up to date.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Ok(Store(Arc::new(postgres::connect(url).await?)))
+    }
+
+    /// The database at `url` when given, else the SQLite file in the data directory.
+    pub async fn open_at(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Self> {
+        match url {
+            Some(url) => Self::connect(url).await,
+            None => Self::open(&data_dir.join("docket.db")).await,
+        }
+    }
+}
