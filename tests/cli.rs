@@ -144,6 +144,20 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .unwrap()
 }
 
+/// The statuses a task went through, in order.
+async fn status_history(http: &reqwest::Client, base: &str, token: &str, id: i64) -> Vec<i64> {
+    let history: Vec<Value> = get_json(
+        http,
+        format!("{base}/api/v1.0/external/sdtask/statushistory?taskId={id}"),
+        token,
+    )
+    .await;
+    history
+        .iter()
+        .map(|e| e["taskStatus"].as_i64().unwrap())
+        .collect()
+}
+
 async fn status(http: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
     get_json(
         http,
@@ -228,19 +242,7 @@ async fn killed_server_resumes_interrupted_work_after_restart() {
         list.iter().all(|t| t["taskStatus"] == 3),
         "none stuck: {list:?}"
     );
-    let history: Vec<Value> = get_json(
-        &http,
-        format!(
-            "{}/api/v1.0/external/sdtask/statushistory?taskId={}",
-            second.base, held[0]
-        ),
-        &token,
-    )
-    .await;
-    let statuses: Vec<i64> = history
-        .iter()
-        .map(|e| e["taskStatus"].as_i64().unwrap())
-        .collect();
+    let statuses = status_history(&http, &second.base, &token, held[0]).await;
     assert_eq!(
         statuses,
         [30, 31, 31, 34, 40, 41, 43, 3],
@@ -1063,19 +1065,7 @@ async fn worker_killed_mid_task(env: &[(&str, &str)]) {
     let mut second = worker_with(dir.path(), env);
     let done = wait_for_status(|| status(&http, &server.base, &token, id), &[3, 32, 33]).await;
     assert_eq!(done["taskStatus"], 3, "{done}");
-    let history: Vec<Value> = get_json(
-        &http,
-        format!(
-            "{}/api/v1.0/external/sdtask/statushistory?taskId={id}",
-            server.base
-        ),
-        &token,
-    )
-    .await;
-    let statuses: Vec<i64> = history
-        .iter()
-        .map(|e| e["taskStatus"].as_i64().unwrap())
-        .collect();
+    let statuses = status_history(&http, &server.base, &token, id).await;
     assert_eq!(
         statuses,
         [30, 31, 31, 34, 40, 41, 43, 3],
@@ -1125,16 +1115,7 @@ async fn two_api_processes_and_two_workers_on_one_database_and_bucket_process_ev
         let api = apis[(n + 1) % 2];
         let done = wait_for_status(|| status(&http, api, &token, *id), &[3, 32, 33]).await;
         assert_eq!(done["taskStatus"], 3, "{done}");
-        let history: Vec<Value> = get_json(
-            &http,
-            format!("{api}/api/v1.0/external/sdtask/statushistory?taskId={id}"),
-            &token,
-        )
-        .await;
-        let statuses: Vec<i64> = history
-            .iter()
-            .map(|e| e["taskStatus"].as_i64().unwrap())
-            .collect();
+        let statuses = status_history(&http, api, &token, *id).await;
         assert_eq!(
             statuses,
             [30, 31, 34, 40, 41, 43, 3],

@@ -20,8 +20,13 @@ mod sql;
 pub(super) type Db = sqlx::Postgres;
 pub(super) use sql::SqlStore;
 
-/// The channel a new or released job is announced on.
-const JOBS_CHANNEL: &str = "docket_jobs";
+/// The channel a new or released job is announced on (a macro: statements spell it out).
+macro_rules! jobs_channel {
+    () => {
+        "docket_jobs"
+    };
+}
+const JOBS_CHANNEL: &str = jobs_channel!();
 
 /// Connects and brings the schema up to date (migrations take an advisory lock, so processes
 /// starting together apply them once).
@@ -87,6 +92,40 @@ const CLAIM_JOB: &str = "
     FROM next WHERE jobs.id = next.id
     RETURNING jobs.id, jobs.org_id, jobs.task_id, jobs.stage, jobs.attempts, jobs.kills";
 
+/// A task created in one statement: numbered in its workspace, inserted with its first event
+/// and its pre-processing job, and announced. Concurrent creations wait on the workspace's
+/// numbering and the day's count for the time of this statement only. Binds: organisation,
+/// workspace, batch, external id, display name (None: "Task <number>"), description, now,
+/// status, priority, source URL, request, metadata, original key, media type, file name,
+/// job stage.
+const CREATE_TASK: Option<&str> = Some(concat!(
+    "WITH numbered AS (
+         UPDATE workspaces SET next_task_number = next_task_number + 1
+         WHERE id = $2 AND org_id = $1
+         RETURNING next_task_number - 1 AS task_number
+     ),
+     task AS (
+         INSERT INTO tasks (org_id, workspace_id, batch_id, task_number, external_id,
+             display_name, description, created_at, task_status, priority, source_url,
+             request_json, metadata_json, original_key, original_media_type, original_file_name,
+             status_changed_at)
+         SELECT $1, $2, $3, task_number, $4, COALESCE($5, 'Task ' || task_number), $6, $7, $8,
+             $9, $10, $11, $12, $13, $14, $15, $7
+         FROM numbered
+         RETURNING id
+     ),
+     event AS (
+         INSERT INTO task_events (task_id, task_status, at) SELECT id, $8, $7 FROM task
+     ),
+     job AS (
+         INSERT INTO jobs (task_id, org_id, stage, priority, created_at)
+         SELECT id, $1, $16, $9, $7 FROM task
+     )
+     SELECT task.id FROM task, LATERAL (SELECT pg_notify('",
+    jobs_channel!(),
+    "', '')) announced"
+));
+
 /// Announces a claimable job to every listening worker process, when the transaction commits.
 async fn notify_jobs(tx: &mut Transaction<'static, Db>) -> StoreResult<()> {
     sqlx::query("SELECT pg_notify($1, '')")
@@ -104,6 +143,17 @@ async fn listen_for_jobs(pool: &Pool<Db>, idle: Arc<Notify>) -> StoreResult<()> 
         listener.recv().await?;
         idle.notify_one();
     }
+}
+
+/// After a bulk insert (measuring at scale): statistics for the planner and the visibility map
+/// for index-only scans, which autovacuum would bring only minutes later, and the per-day
+/// counts compacted (the insert rewrote each of them once per task).
+async fn after_bulk_load(pool: &Pool<Db>) -> StoreResult<()> {
+    sqlx::query("VACUUM FULL task_counts").execute(pool).await?;
+    sqlx::query("VACUUM ANALYZE tasks, task_counts")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 async fn backup_into(_pool: &Pool<Db>, _path: &Path) -> StoreResult<()> {

@@ -96,12 +96,21 @@ const CLAIM_JOB: &str = "
                 ORDER BY j.priority DESC, j.id LIMIT 1)
     RETURNING id, org_id, task_id, stage, attempts, kills";
 
+/// A task is created in several statements of one write transaction (SQLite has no
+/// data-modifying CTEs, and its writes are serialised anyway).
+const CREATE_TASK: Option<&str> = None;
+
 /// Jobs queued in this process wake its workers directly; others are found by polling.
 async fn notify_jobs(_tx: &mut Transaction<'static, Db>) -> StoreResult<()> {
     Ok(())
 }
 
 async fn listen_for_jobs(_pool: &Pool<Db>, _idle: Arc<Notify>) -> StoreResult<()> {
+    Ok(())
+}
+
+/// SQLite plans from its indexes alone; nothing to refresh after a bulk insert.
+async fn after_bulk_load(_pool: &Pool<Db>) -> StoreResult<()> {
     Ok(())
 }
 

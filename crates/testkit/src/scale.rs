@@ -1,8 +1,8 @@
 //! `docket-bench scale`: the API at scale. Seeds an organisation with many tasks, then measures
 //! over real HTTP against a docket serving that data: p50/p99 of `status` by taskId and by
-//! externalId and of `statuslistpaginated` (first page, a deep page, each filter), and task
-//! creation throughput; then documents processed per minute end to end by 1, 2, 4... `docket
-//! worker` processes on the same database. On SQLite, or PostgreSQL with `--database-url`. It
+//! externalId and of `statuslistpaginated` (first page, a deep page, each filter); documents
+//! processed per minute end to end by 1, 2, 4... `docket worker` processes on the same
+//! database; and task creation throughput. On SQLite, or PostgreSQL with `--database-url`. It
 //! measures; nothing here asserts.
 
 use std::future::IntoFuture;
@@ -16,7 +16,9 @@ use axum::extract::{Path as AxumPath, State};
 use serde_json::{json, Value};
 
 use docket::app::{Docket, Settings};
+use docket::domain::{TaskStatus, Timestamp};
 use docket::server::ServerLimits;
+use docket::store::TaskFilter;
 
 #[derive(Debug, Clone)]
 pub struct ScaleOptions {
@@ -69,7 +71,11 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
             let _ = stopped.await;
         },
     ));
-    let http = reqwest::Client::new();
+    // Pooled connections are dropped before the server's keep-alive (30 s) would close them
+    // under a request: seeding leaves them idle for minutes.
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(10))
+        .build()?;
     let token: Value = http
         .post(format!("{base}/connect/token"))
         .form(&[
@@ -163,6 +169,18 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         .await?;
     }
 
+    // Before the creations, whose tasks (never fetched) would be queued ahead of the documents.
+    for &processes in &options.worker_processes {
+        end_to_end(
+            &api,
+            &docket,
+            issued.organization.id,
+            options,
+            &data_dir,
+            processes,
+        )
+        .await?;
+    }
     let started = Instant::now();
     let mut next = 0usize;
     let mut running = tokio::task::JoinSet::new();
@@ -185,9 +203,6 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         options.creations as f64 / elapsed.as_secs_f64(),
         options.concurrency
     );
-    for &processes in &options.worker_processes {
-        end_to_end(&api, &docket, options, &data_dir, processes).await?;
-    }
     let _ = stop.send(());
     server.await?;
     Ok(())
@@ -199,6 +214,7 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
 async fn end_to_end(
     api: &Api,
     docket: &Docket,
+    org_id: i64,
     options: &ScaleOptions,
     data_dir: &Path,
     processes: usize,
@@ -220,6 +236,7 @@ async fn end_to_end(
     let files_base = format!("http://{}", listener.local_addr()?);
     let file_server =
         tokio::spawn(axum::serve(listener, files.with_state(documents.clone())).into_future());
+    let queued_from = Timestamp::now();
     for n in 0..documents.len() {
         api.create_from(&format!("{files_base}/{n}"), &format!("run{processes}-{n}"))
             .await?;
@@ -249,17 +266,20 @@ async fn end_to_end(
         }
         workers.push(command.spawn()?);
     }
-    loop {
-        let pending: i64 = docket
-            .store()
-            .queue_depth()
-            .await?
-            .iter()
-            .map(|q| q.jobs)
-            .sum();
-        if pending == 0 {
-            break;
-        }
+    // Done when none of this run's tasks is still in the pipeline.
+    let in_pipeline = TaskFilter {
+        start: Some(queued_from),
+        task_statuses: vec![
+            TaskStatus::QueuedForPreProcessing,
+            TaskStatus::PreProcessingInProgress,
+            TaskStatus::PreProcessingSuccessful,
+            TaskStatus::QueuedForRecognition,
+            TaskStatus::RecognitionInProgress,
+            TaskStatus::RecognitionSuccessful,
+        ],
+        ..TaskFilter::default()
+    };
+    while docket.store().count_tasks(org_id, &in_pipeline).await? > 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
