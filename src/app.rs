@@ -5,7 +5,7 @@ use std::fs::{DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -175,13 +175,7 @@ impl Docket {
         let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;
         let links = FileLinks::new(link_key(&settings.data_dir)?, settings.api.link_ttl_days);
         Ok(Docket {
-            state: AppState {
-                store,
-                blobs,
-                pipeline,
-                config: Arc::new(settings.api),
-                links,
-            },
+            state: AppState::new(store, blobs, pipeline, settings.api, links),
         })
     }
 

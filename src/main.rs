@@ -1,5 +1,5 @@
-//! The `docket` command: `serve` runs the API and the workers, `worker` the workers alone; `org`
-//! and `workspace` administer tenants, credentials and workspaces in a data directory. Every flag also reads `DOCKET_<FLAG>`.
+//! The `docket` command: `serve` runs the API and the workers, `worker` the workers alone; `org`,
+//! `workspace` and `user` administer tenants, credentials, workspaces and people. Every flag also reads `DOCKET_<FLAG>`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +54,11 @@ enum Command {
     Workspace {
         #[command(subcommand)]
         command: WorkspaceCommand,
+    },
+    /// People who sign in to the web UI: the first administrator, the list, password resets.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Copy a data directory, while docket runs, into a new directory docket can start on
     /// (restore: start with --data-dir on the copy). Files kept in S3 are not copied.
@@ -266,6 +271,55 @@ enum WorkspaceCommand {
     },
 }
 
+/// Where a command about people finds them, and how the links it prints begin.
+#[derive(Args)]
+struct PeopleArgs {
+    #[command(flatten)]
+    data: DataDir,
+    /// The organisation's client id; may be left out when there is only one organisation.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Base URL of docket as people reach it, for the links printed.
+    #[arg(
+        long,
+        env = "DOCKET_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    public_url: String,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person; prints a link where they set their password (valid 7 days), or, with
+    /// --password-stdin, sets the password read from stdin.
+    New {
+        #[command(flatten)]
+        people: PeopleArgs,
+        #[arg(long)]
+        email: String,
+        /// Administrator, Manager, Creator, Reviewer or Viewer.
+        #[arg(long, default_value = "Administrator")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin instead of printing a link.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the organisation's people: id, e-mail, role, status and name, one a line.
+    List {
+        #[command(flatten)]
+        people: PeopleArgs,
+    },
+    /// Print a new link where the person sets a new password; their sessions end when it is used.
+    ResetPassword {
+        #[command(flatten)]
+        people: PeopleArgs,
+        #[arg(long)]
+        email: String,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     docket::pipeline::ocr::restart_with_one_omp_thread()?;
     // The data directory holds every tenant's documents: whatever docket creates there (the
@@ -342,6 +396,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print_credentials(&store.rotate_secret(&client_id).await?);
             Ok(())
         }
+        Command::User { command } => user_command(command).await,
         Command::Workspace {
             command:
                 WorkspaceCommand::New {
@@ -382,6 +437,91 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("workspace_id: {}", workspace.id);
             Ok(())
         }
+    }
+}
+
+async fn user_command(command: UserCommand) -> anyhow::Result<()> {
+    use docket::domain::people::{self, Email, Invite, Role};
+    let (UserCommand::New { people: args, .. }
+    | UserCommand::List { people: args }
+    | UserCommand::ResetPassword { people: args, .. }) = &command;
+    let store = open_store(&args.data).await?;
+    let org_id = organisation(&store, args.client_id.as_deref()).await?;
+    let base = args.public_url.trim_end_matches('/').to_owned();
+    let print_link = |link: &docket::store::PasswordLink| {
+        println!("user_id: {}", link.user.id);
+        println!(
+            "password_url: {base}{}/{}",
+            docket::api::PASSWORD_PATH,
+            link.token
+        );
+        println!(
+            "password_url_expires_on: {}",
+            link.expires_at.to_api_string()
+        );
+    };
+    match command {
+        UserCommand::New {
+            email,
+            role,
+            name,
+            password_stdin,
+            ..
+        } => {
+            let invite = Invite {
+                email: Email::parse(&email).map_err(|e| anyhow::anyhow!(e.0))?,
+                role: Role::parse(&role).map_err(|e| anyhow::anyhow!(e.0))?,
+            };
+            if password_stdin {
+                let mut password = String::new();
+                std::io::stdin().read_line(&mut password)?;
+                let password = password.trim_end_matches(['\r', '\n']);
+                people::check_new_password(password).map_err(|e| anyhow::anyhow!(e.0))?;
+                let hash = people::hash_password(password).map_err(|e| anyhow::anyhow!(e.0))?;
+                let user = store
+                    .create_user(org_id, &invite, name.as_deref(), &hash)
+                    .await?;
+                println!("user_id: {}", user.id);
+            } else {
+                let invited = store.invite_users(org_id, &[invite], None).await?;
+                if let Some(docket::store::Invited::New(link)) = invited.first() {
+                    print_link(link);
+                }
+            }
+        }
+        UserCommand::List { .. } => {
+            println!("id\temail\trole\tstatus\tname");
+            for u in store.users(org_id).await? {
+                let name = u.name.as_deref().unwrap_or_default();
+                let (email, role, status) = (u.email.as_str(), u.role.name(), u.status.name());
+                println!("{}\t{email}\t{role}\t{status}\t{name}", u.id);
+            }
+        }
+        UserCommand::ResetPassword { email, .. } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.0))?;
+            let user = store
+                .user_by_email(org_id, &email)
+                .await?
+                .context("no user with that e-mail in the organisation")?;
+            print_link(&store.issue_password_link(user.id).await?);
+        }
+    }
+    Ok(())
+}
+
+/// The organisation a client id names, or the only one there is.
+async fn organisation(
+    store: &docket::store::Store,
+    client_id: Option<&str>,
+) -> anyhow::Result<i64> {
+    if let Some(client_id) = client_id {
+        let org = store.find_organization(client_id).await?;
+        return Ok(org.context("no organisation has that client id")?.id);
+    }
+    match store.organizations().await?.as_slice() {
+        [only] => Ok(only.id),
+        [] => anyhow::bail!("no organisation yet: start docket serve once, or docket org new"),
+        _ => anyhow::bail!("several organisations: name one with --client-id"),
     }
 }
 

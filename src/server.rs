@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, Response};
 use axum::Router;
 use http_body_util::BodyExt;
@@ -74,8 +76,8 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of descriptors or a connection reset before accept: back off briefly
                 // rather than spin on the error.
@@ -86,7 +88,7 @@ pub async fn serve(
         };
         let (router, limits, stop) = (router.clone(), limits.clone(), stop.clone());
         tokio::spawn(async move {
-            serve_connection(stream, router, &limits, stop).await;
+            serve_connection(stream, peer, router, &limits, stop).await;
             drop(slot);
         });
     }
@@ -104,6 +106,7 @@ pub async fn serve(
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     limits: &ServerLimits,
     mut stop: watch::Receiver<bool>,
@@ -116,7 +119,9 @@ async fn serve_connection(
     });
     let service = {
         let activity = activity.clone();
-        hyper::service::service_fn(move |request: Request<Incoming>| {
+        hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            // The client's address, for limits per client (sign-in attempts).
+            request.extensions_mut().insert(ConnectInfo(peer));
             let (router, activity) = (router.clone(), activity.clone());
             async move { Ok::<_, Infallible>(respond(router, request, &activity).await) }
         })

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
@@ -405,6 +405,86 @@ async fn admin_subcommands_manage_organisations_and_workspaces() {
 }
 
 /// Starts `docket worker` on a data directory: one worker, leases of a second.
+/// Runs a command that must fail; returns what it printed on stderr.
+fn refused(args: &[&str]) -> String {
+    let output = docket().args(args).output().unwrap();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[tokio::test]
+async fn user_subcommands_add_list_and_reset_people_who_then_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let first = [
+        "user",
+        "new",
+        "--data-dir",
+        data,
+        "--email",
+        "admin@acme.pt",
+    ];
+    assert!(refused(&first).contains("no organisation yet"));
+    admin(&["org", "new", "--data-dir", data, "--name", "Acme"]);
+    let link = admin(&[&first[..], &["--public-url", "https://docket.example/"]].concat());
+    let url = value(&link, "password_url");
+    assert!(url.starts_with("https://docket.example/password/"), "{url}");
+    assert!(value(&link, "password_url_expires_on").ends_with('Z'));
+
+    let mut with_password = docket()
+        .args(["user", "new", "--data-dir", data, "--email", "Rev@Acme.pt"])
+        .args(["--role", "reviewer", "--name", "Rev", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = with_password.stdin.take().unwrap();
+    stdin.write_all(b"long enough secret\n").unwrap();
+    drop(stdin);
+    assert!(with_password.wait().unwrap().success());
+    let again = ["user", "new", "--data-dir", data, "--email", "rev@acme.pt"];
+    assert!(refused(&again).contains("already a member"));
+
+    let list = docket()
+        .args(["user", "list", "--data-dir", data])
+        .output()
+        .unwrap();
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert_eq!(
+        list,
+        "id\temail\trole\tstatus\tname\n\
+         1\tadmin@acme.pt\tAdministrator\tInvited\t\n\
+         2\trev@acme.pt\tReviewer\tActive\tRev\n"
+    );
+    let reset = ["user", "reset-password", "--data-dir", data];
+    let reset_link = admin(&[&reset[..], &["--email", "REV@acme.pt"]].concat());
+    assert!(value(&reset_link, "password_url").contains("/password/"));
+    assert!(refused(&[&reset[..], &["--email", "nobody@acme.pt"]].concat()).contains("no user"));
+
+    let port = free_port();
+    let _server = serve(dir.path(), port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}/signin"))
+        .header("Origin", &base)
+        .form(&[("email", "rev@acme.pt"), ("password", "long enough secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        303,
+        "the password set on the CLI signs in"
+    );
+
+    admin(&["org", "new", "--data-dir", data, "--name", "Other"]);
+    let list = ["user", "list", "--data-dir", data];
+    assert!(refused(&list).contains("--client-id"));
+}
+
 fn worker(data_dir: &Path) -> Child {
     worker_with(data_dir, &[])
 }

@@ -16,6 +16,7 @@ mod lists;
 mod openapi;
 mod ops;
 mod originals;
+mod people;
 mod process;
 mod reprocess;
 mod routes;

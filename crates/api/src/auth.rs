@@ -1,5 +1,6 @@
-//! OAuth 2.0 client credentials (`POST /connect/token`, errors per RFC 6749 §5.2) and the
-//! bearer-token check that scopes every API call to one organisation.
+//! OAuth 2.0 client credentials (`POST /connect/token`, errors per RFC 6749 §5.2), the
+//! bearer-token check that scopes every API call to one organisation, and the caller as an
+//! actor: that API client or a signed-in person.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
@@ -11,8 +12,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::ApiError;
-use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::{session, AppState};
+use docket_domain::people::{Role, User};
 use docket_domain::{credentials, Timestamp};
 
 pub const SCOPE: &str = "WebAPI";
@@ -169,4 +171,58 @@ pub async fn token(
         scope: SCOPE.into(),
     };
     Ok((no_store(), Json(body)).into_response())
+}
+
+/// Who is calling: an API client with the organisation's bearer token (it acts for the whole
+/// organisation, as SmartDocumentor's client credentials do), or a person signed in to the
+/// web UI with a session cookie.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Client(Tenant),
+    User(User),
+}
+
+impl Actor {
+    pub fn org_id(&self) -> i64 {
+        match self {
+            Actor::Client(tenant) => tenant.org_id,
+            Actor::User(user) => user.org_id,
+        }
+    }
+
+    /// The role the caller acts with: an API client holds the organisation's own credentials.
+    pub fn role(&self) -> Role {
+        match self {
+            Actor::Client(_) => Role::Administrator,
+            Actor::User(user) => user.role,
+        }
+    }
+
+    /// Whether the caller may see the workspace at all.
+    pub async fn sees_workspace(&self, state: &AppState, workspace_id: i64) -> ApiResult<bool> {
+        match self {
+            Actor::User(user) if !user.role.sees_every_workspace() => Ok(state
+                .store
+                .assigned_workspaces(user.id)
+                .await?
+                .contains(&workspace_id)),
+            _ => Ok(true),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Tenant::from_request_parts(parts, state)
+                .await
+                .map(Actor::Client);
+        }
+        match session::signed_in(parts, state).await? {
+            Some(user) => Ok(Actor::User(user)),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
 }

@@ -26,6 +26,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -43,6 +45,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::DuplicateExternalId => ApiError::Conflict(e.to_string()),
             StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::DuplicateEmail(_) => ApiError::BadRequest(e.to_string()),
             other => ApiError::Internal(other.into()),
         }
     }
@@ -57,6 +60,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -108,7 +112,8 @@ pub(super) const PROBLEM_JSON: &str = "application/problem+json";
 /// Middleware giving every error the problem shape: the router's own answers (unknown route,
 /// method not allowed) and extractor rejections (body too large, bad path) come empty or as
 /// text. Their headers (e.g. `Allow`) are kept and their text becomes the detail. JSON errors
-/// are left alone: they are `/connect/token`'s RFC 6749 answers, which OAuth clients parse.
+/// are left alone: they are `/connect/token`'s RFC 6749 answers, which OAuth clients parse; so
+/// are HTML pages (the web UI's).
 pub(super) async fn problem_responses(request: Request, next: Next) -> Response {
     let target = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
@@ -118,9 +123,11 @@ pub(super) async fn problem_responses(request: Request, next: Next) -> Response 
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // JSON errors and the web UI's own error pages are already meant for their reader.
     let is_json =
         content_type.starts_with("application/json") || content_type.starts_with(PROBLEM_JSON);
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    let is_page = content_type.starts_with("text/html");
+    if !(status.is_client_error() || status.is_server_error()) || is_json || is_page {
         return response;
     }
     let (parts, body) = response.into_parts();

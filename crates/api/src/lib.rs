@@ -1,6 +1,7 @@
 //! The HTTP API: the SmartDocumentor External API routes, authentication, the error mapping and
-//! the generated OpenAPI document, and the operations endpoints (health, readiness, metrics). Handlers are thin: they validate input into domain types and
-//! call the store and the pipeline.
+//! the generated OpenAPI document, the operations endpoints (health, readiness, metrics), and
+//! the web UI for people. Handlers are thin: they validate input into domain types and call the
+//! store and the pipeline.
 
 mod auth;
 mod catalog;
@@ -9,13 +10,16 @@ mod files;
 mod input;
 mod ops;
 mod paths;
+mod people;
+mod session;
 mod tasks;
+mod ui;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use tower_http::trace::TraceLayer;
@@ -31,6 +35,7 @@ use docket_store::{Listed, Page, Store};
 
 pub use error::ApiError;
 pub use files::FileLinks;
+pub use session::SignInLimiter;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -65,13 +70,39 @@ pub struct AppState {
     pub pipeline: Pipeline,
     pub config: Arc<ApiConfig>,
     pub links: FileLinks,
+    pub sign_ins: Arc<SignInLimiter>,
 }
 
 impl AppState {
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        pipeline: Pipeline,
+        config: ApiConfig,
+        links: FileLinks,
+    ) -> Self {
+        AppState {
+            store,
+            blobs,
+            pipeline,
+            config: Arc::new(config),
+            links,
+            sign_ins: Arc::default(),
+        }
+    }
+
     fn base_url(&self) -> &str {
         self.config.public_url.trim_end_matches('/')
     }
+
+    /// Where a person sets their password with a one-time link's token.
+    pub fn password_link_url(&self, token: &str) -> String {
+        format!("{}{PASSWORD_PATH}/{token}", self.base_url())
+    }
 }
+
+/// The page of a one-time link to set a password.
+pub const PASSWORD_PATH: &str = "/password";
 
 /// The paginated envelope shared by tasks and batches.
 #[derive(Debug, Serialize, ToSchema)]
@@ -220,6 +251,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::current_workspaces))
         .routes(routes!(catalog::create_batch, catalog::get_batch))
         .routes(routes!(catalog::batches_paginated))
+        .routes(routes!(people::available_roles))
+        .routes(routes!(people::all_users))
+        .routes(routes!(people::workspace_users))
+        .routes(routes!(people::invite_users))
+        .routes(routes!(people::invite_workspace_users))
         .split_for_parts();
     let mut openapi = openapi;
     document_problems(&mut openapi);
@@ -232,6 +268,10 @@ pub fn router(state: AppState) -> Router {
         ops::HEALTH_PATH,
         ops::READY_PATH,
         ops::METRICS_PATH,
+        ui::SIGN_IN_PATH,
+        ui::SIGN_OUT_PATH,
+        ui::DOCUMENTS_PATH,
+        ui::STYLESHEET_PATH,
     ];
     let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
     // Swagger UI (its assets are in the binary) serves the document it shows, too.
@@ -242,6 +282,15 @@ pub fn router(state: AppState) -> Router {
         .route(ops::HEALTH_PATH, get(ops::healthz))
         .route(ops::READY_PATH, get(ops::readyz))
         .route(ops::METRICS_PATH, get(ops::metrics))
+        .route("/", get(ui::home))
+        .route(ui::STYLESHEET_PATH, get(ui::stylesheet))
+        .route(ui::SIGN_IN_PATH, get(ui::sign_in_page).post(ui::sign_in))
+        .route(ui::SIGN_OUT_PATH, post(ui::sign_out))
+        .route(
+            &format!("{PASSWORD_PATH}/{{token}}"),
+            get(ui::password_page).post(ui::set_password),
+        )
+        .route(ui::DOCUMENTS_PATH, get(ui::documents))
         .layer(middleware::from_fn(ops::http_latency))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))

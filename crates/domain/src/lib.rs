@@ -1,10 +1,11 @@
 //! Domain types: task and integration statuses, the task state machine, validated values,
-//! workspace templates, tenants, tasks and jobs as stored, recognised text and the export model.
+//! workspace templates, tenants, people and roles, tasks and jobs as stored, recognised text and the export model.
 //! No I/O here.
 
 pub mod credentials;
 pub mod export;
 pub mod job;
+pub mod people;
 pub mod status;
 pub mod task;
 pub mod tenant;

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub use docket_domain::job::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
+pub use docket_domain::people::{Email, Invite, Invited, PasswordLink, Role, User, UserStatus};
 pub use docket_domain::task::{
     Listed, NewTask, Page, SortField, StoredFile, Task, TaskEvent, TaskFilter, TaskRef, TaskResult,
     TaskSort, TaskSummary,
@@ -39,6 +40,8 @@ pub enum StoreError {
     InvalidTransition { from: TaskStatus, to: TaskStatus },
     #[error("{0}")]
     Unsupported(&'static str),
+    #[error("{0} is already a member of the organisation")]
+    DuplicateEmail(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -209,6 +212,60 @@ pub trait Jobs {
     async fn listen_for_jobs(&self, idle: Arc<Notify>) -> StoreResult<()>;
 }
 
+/// The people of an organisation, the workspaces they are assigned to, the one-time links with
+/// which they set a password, and their browser sessions. Link and session tokens are shown
+/// once and kept as hashes.
+#[async_trait]
+pub trait People {
+    /// Invites people, all or none, each with a link to set a password. An address already in
+    /// the organisation is `DuplicateEmail`, except when inviting to a workspace: that member
+    /// is then given access to it.
+    async fn invite_users(
+        &self,
+        org_id: i64,
+        invites: &[Invite],
+        workspace_id: Option<i64>,
+    ) -> StoreResult<Vec<Invited>>;
+    /// An active user with a password already set (the first administrator, from the CLI).
+    async fn create_user(
+        &self,
+        org_id: i64,
+        invite: &Invite,
+        name: Option<&str>,
+        password_hash: &str,
+    ) -> StoreResult<User>;
+    async fn users(&self, org_id: i64) -> StoreResult<Vec<User>>;
+    /// Who may work in the workspace: its members and every Administrator and Manager.
+    async fn workspace_users(&self, org_id: i64, workspace_id: i64) -> StoreResult<Vec<User>>;
+    async fn user_by_email(&self, org_id: i64, email: &Email) -> StoreResult<Option<User>>;
+    /// The workspaces the user is assigned to.
+    async fn assigned_workspaces(&self, user_id: i64) -> StoreResult<Vec<i64>>;
+    /// A new link for the user to set a password, replacing any earlier one.
+    async fn issue_password_link(&self, user_id: i64) -> StoreResult<PasswordLink>;
+    /// The user a live (unused, unexpired) link is for.
+    async fn password_link_user(&self, token: &str) -> StoreResult<Option<User>>;
+    /// Sets the password through a live link and spends it: the user becomes active (named
+    /// when `name` is given) and every earlier session of theirs ends. None for a dead link.
+    async fn redeem_password_link(
+        &self,
+        token: &str,
+        password_hash: &str,
+        name: Option<&str>,
+    ) -> StoreResult<Option<User>>;
+    /// Every active user with this address, with their password hash (an address may belong
+    /// to several organisations).
+    async fn sign_in_candidates(&self, email: &Email) -> StoreResult<Vec<(User, String)>>;
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// The user of a live session.
+    async fn session_user(&self, token: &str) -> StoreResult<Option<User>>;
+    async fn end_session(&self, token: &str) -> StoreResult<()>;
+}
+
 /// What operations ask of the database.
 #[async_trait]
 pub trait Operations {
@@ -220,9 +277,12 @@ pub trait Operations {
 }
 
 /// A database backend: every port.
-pub trait Backend: Credentials + Catalog + Tasks + Jobs + Operations + Send + Sync {}
+pub trait Backend:
+    Credentials + Catalog + Tasks + Jobs + People + Operations + Send + Sync
+{
+}
 
-impl<T: Credentials + Catalog + Tasks + Jobs + Operations + Send + Sync> Backend for T {}
+impl<T: Credentials + Catalog + Tasks + Jobs + People + Operations + Send + Sync> Backend for T {}
 
 /// The store docket runs on, whichever the backend.
 #[derive(Clone)]
