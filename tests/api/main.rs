@@ -19,6 +19,7 @@ mod originals;
 mod people;
 mod process;
 mod reprocess;
+mod review;
 mod routes;
 mod sandbox;
 mod storage;

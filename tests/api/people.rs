@@ -23,7 +23,7 @@ async fn invite(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
 }
 
 /// Invites one person through the API and returns their password link.
-async fn invite_one(
+pub(crate) async fn invite_one(
     server: &TestServer,
     email: &str,
     role: &str,
@@ -43,14 +43,14 @@ async fn invite_one(
 
 /// A browser: no redirects followed, its session cookie kept, and (unless told otherwise)
 /// the Origin of docket's own pages on what it posts.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookie: Option<String>,
 }
 
 impl Browser {
-    fn new(server: &TestServer) -> Self {
+    pub(crate) fn new(server: &TestServer) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -62,7 +62,7 @@ impl Browser {
         }
     }
 
-    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
         let url = if url.starts_with("http") {
             url.to_owned()
         } else {
@@ -87,7 +87,11 @@ impl Browser {
         }
     }
 
-    async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    pub(crate) async fn post_form(
+        &mut self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String) {
         let response = self
             .request(Method::POST, url)
             .header(ORIGIN, &self.base)
@@ -105,12 +109,12 @@ impl Browser {
         (status, location.unwrap_or(body))
     }
 
-    async fn get(&self, url: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, url: &str) -> (StatusCode, String) {
         let response = self.request(Method::GET, url).send().await.unwrap();
         (response.status(), response.text().await.unwrap())
     }
 
-    async fn accept(&mut self, link: &str, name: &str, password: &str) {
+    pub(crate) async fn accept(&mut self, link: &str, name: &str, password: &str) {
         let form = [
             ("name", name),
             ("password", password),

@@ -46,6 +46,9 @@ impl From<StoreError> for ApiError {
             StoreError::DuplicateExternalId => ApiError::Conflict(e.to_string()),
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::DuplicateEmail(_) => ApiError::BadRequest(e.to_string()),
+            StoreError::CheckedOut(_) | StoreError::NotReviewable(..) => {
+                ApiError::Conflict(e.to_string())
+            }
             other => ApiError::Internal(other.into()),
         }
     }

@@ -11,6 +11,7 @@ mod input;
 mod ops;
 mod paths;
 mod people;
+mod review;
 mod session;
 mod tasks;
 mod ui;
@@ -256,6 +257,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(people::workspace_users))
         .routes(routes!(people::invite_users))
         .routes(routes!(people::invite_workspace_users))
+        .routes(routes!(review::check_out))
+        .routes(routes!(review::release))
+        .routes(routes!(review::complete))
+        .routes(routes!(review::edit_fields))
         .split_for_parts();
     let mut openapi = openapi;
     document_problems(&mut openapi);

@@ -18,6 +18,7 @@ use super::input::{
 };
 use super::{AppState, Paginated, MAX_REQUEST_BYTES};
 use docket_domain::export::{average_confidence, chunks_from_recognition, ExportData};
+use docket_domain::review;
 use docket_domain::text::PageText;
 use docket_domain::understanding::Understanding;
 use docket_domain::values::{base_file_name, display_name, metadata};
@@ -670,12 +671,18 @@ async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
         Some(result) => {
             let pages: Vec<PageText> =
                 serde_json::from_str(&result.pages_json).map_err(anyhow::Error::from)?;
-            let understanding: Understanding =
+            let mut understanding: Understanding =
                 serde_json::from_str(&result.understanding_json).map_err(anyhow::Error::from)?;
-            chunks_from_recognition(&pages, &understanding, result.recognized_at)
+            // What reviewers changed, over what recognition found.
+            let edits = state.store.field_edits(task.summary.id).await?;
+            let audits = review::apply(&mut understanding, &edits);
+            let mut chunks = chunks_from_recognition(&pages, &understanding, result.recognized_at);
+            review::stamp(&mut chunks, &audits);
+            chunks
         }
         None => Vec::new(),
     };
+    let checkout = state.store.checkout(task.summary.id).await?;
     let original_file_url = match task.original {
         Some(_) => Some(
             state
@@ -694,9 +701,9 @@ async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
         display_name: task.summary.display_name,
         description: task.summary.description,
         total_pages: task.summary.total_pages,
-        last_checkout_by_user_name: None,
-        last_checked_out_by: None,
-        last_checked_out_until: None,
+        last_checkout_by_user_name: checkout.as_ref().map(|c| c.user_name.clone()),
+        last_checked_out_by: checkout.as_ref().and_then(|c| c.user_id),
+        last_checked_out_until: checkout.map(|c| c.until),
         average_confidence: average_confidence(&chunks),
         chunks,
         last_integrated_by: None,

@@ -1,11 +1,12 @@
 //! Domain types: task and integration statuses, the task state machine, validated values,
-//! workspace templates, tenants, people and roles, tasks and jobs as stored, recognised text and the export model.
+//! workspace templates, tenants, people and roles, review edits, tasks and jobs as stored, recognised text and the export model.
 //! No I/O here.
 
 pub mod credentials;
 pub mod export;
 pub mod job;
 pub mod people;
+pub mod review;
 pub mod status;
 pub mod task;
 pub mod tenant;

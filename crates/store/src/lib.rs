@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 
 pub use docket_domain::job::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
 pub use docket_domain::people::{Email, Invite, Invited, PasswordLink, Role, User, UserStatus};
+pub use docket_domain::review::{Checkout, FieldEdit, Reviewer};
 pub use docket_domain::task::{
     Listed, NewTask, Page, SortField, StoredFile, Task, TaskEvent, TaskFilter, TaskRef, TaskResult,
     TaskSort, TaskSummary,
@@ -42,6 +43,10 @@ pub enum StoreError {
     Unsupported(&'static str),
     #[error("{0} is already a member of the organisation")]
     DuplicateEmail(String),
+    #[error("the task is being reviewed by {} until {}", .0.user_name, .0.until.to_api_string())]
+    CheckedOut(Checkout),
+    #[error("the task is {status} ({code}): {why}", status = .0.name(), code = .0.code(), why = .1)]
+    NotReviewable(TaskStatus, &'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -266,6 +271,34 @@ pub trait People {
     async fn end_session(&self, token: &str) -> StoreResult<()>;
 }
 
+/// Review of recognised tasks: a reviewer checks a task out (ToReview → InReview), edits its
+/// fields while holding it, then completes (→ Reviewed) or releases it (→ ToReview). A
+/// checkout lapses at its time; another reviewer may then take the task. Each method returns
+/// `NotFound` for a task not in the organisation, `CheckedOut` when someone else holds it and
+/// `NotReviewable` when its status does not allow the step.
+#[async_trait]
+pub trait Reviews {
+    /// Takes the task, or renews the reviewer's own hold, until `until`.
+    async fn check_out(
+        &self,
+        org_id: i64,
+        task_id: i64,
+        by: &Reviewer,
+        until: Timestamp,
+    ) -> StoreResult<Checkout>;
+    /// Gives the task back to the queue (ToReview); its edits stay.
+    async fn release(&self, org_id: i64, task_id: i64, by: &Reviewer) -> StoreResult<()>;
+    /// Keeps edits made by the reviewer holding the task.
+    async fn record_edits(&self, org_id: i64, task_id: i64, edits: &[FieldEdit])
+        -> StoreResult<()>;
+    /// Ends the review: the task is Reviewed and the hold ends.
+    async fn complete_review(&self, org_id: i64, task_id: i64, by: &Reviewer) -> StoreResult<()>;
+    /// Every edit of the task, oldest first.
+    async fn field_edits(&self, task_id: i64) -> StoreResult<Vec<FieldEdit>>;
+    /// Who holds or last held the task, if anyone ever did.
+    async fn checkout(&self, task_id: i64) -> StoreResult<Option<Checkout>>;
+}
+
 /// What operations ask of the database.
 #[async_trait]
 pub trait Operations {
@@ -278,11 +311,14 @@ pub trait Operations {
 
 /// A database backend: every port.
 pub trait Backend:
-    Credentials + Catalog + Tasks + Jobs + People + Operations + Send + Sync
+    Credentials + Catalog + Tasks + Jobs + People + Reviews + Operations + Send + Sync
 {
 }
 
-impl<T: Credentials + Catalog + Tasks + Jobs + People + Operations + Send + Sync> Backend for T {}
+impl<T> Backend for T where
+    T: Credentials + Catalog + Tasks + Jobs + People + Reviews + Operations + Send + Sync
+{
+}
 
 /// The store docket runs on, whichever the backend.
 #[derive(Clone)]

@@ -9,6 +9,7 @@
 
 mod jobs;
 mod people;
+mod reviews;
 mod tasks;
 
 use std::path::Path;

@@ -427,6 +427,8 @@ impl Tasks for SqlStore {
             .push_bind(IntegrationStatus::Never.code())
             .push(", external_integration_status = ")
             .push_bind(ExternalIntegrationStatus::never().as_str().to_owned())
+            // Review starts over: no one holds the task, and its edits go below.
+            .push(", checkout_user_id = NULL, checkout_user_name = NULL, checkout_until = NULL")
             .push(" WHERE org_id = ")
             .push_bind(org_id);
         push_task_condition(&mut query, task);
@@ -435,10 +437,12 @@ impl Tasks for SqlStore {
         let Some((id, priority)) = found else {
             return Ok(false);
         };
-        sqlx::query("DELETE FROM task_results WHERE task_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["task_results", "field_edits"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE task_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         // A worker still holding the old job loses it here and discards what it was doing.
         sqlx::query("DELETE FROM jobs WHERE task_id = $1")
             .bind(id)
