@@ -214,7 +214,7 @@ async fn the_store_refuses_moves_the_state_machine_does_not_allow() {
         .unwrap()
         .unwrap();
     assert_eq!(job.task_id, id);
-    let skipped = store.finish_recognition(&job, "[]", "{}").await;
+    let skipped = store.finish_recognition(&job, "[]", "{}", None).await;
     assert!(
         skipped.is_err(),
         "QueuedForPreProcessing cannot jump to RecognitionSuccessful"

@@ -251,3 +251,139 @@ async fn who_may_review_and_what_an_edit_must_say() {
     let (status, _) = as_client(&server, Method::POST, task, "complete", None).await;
     assert_eq!(status, 409, "released: check it out first");
 }
+
+async fn put_settings(server: &TestServer, workspace: i64, body: Value) -> (u16, Value) {
+    let path = format!("/api/v1.0/external/sdworkspace/{workspace}/reviewsettings");
+    let response = server
+        .call(Method::PUT, &path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Uploads a document to the workspace, with the given `taskAssignment`; returns the task id.
+async fn upload(
+    server: &TestServer,
+    workspace: i64,
+    bytes: Vec<u8>,
+    assignment: Option<&str>,
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new()
+        .text("workspaceId", workspace.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("a.pdf"),
+        );
+    if let Some(assignment) = assignment {
+        form = form.text("taskAssignment", assignment.to_owned());
+    }
+    let response = server
+        .call(Method::POST, "/api/v1.0/external/sdtask/process")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn automatic_review_takes_invoices_whose_required_fields_are_sure() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesPortugal").await;
+    let invoice = corpus::invoice_pdf(&truth(Language::Portuguese));
+    let settings = json!({"autoReview": true, "confidenceThreshold": 0.5,
+                          "requiredFields": ["InvoiceNumber", "GrossTotal", "SupplierTaxId"]});
+    let (status, saved) = put_settings(&server, workspace_id, settings.clone()).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["assignment"], "any");
+    let (_, created) = upload(&server, workspace_id, invoice.clone(), None).await;
+    let task = created["taskId"].as_i64().unwrap();
+    server.wait_for(task, &[3, 5]).await;
+    let last = server.history(task).await.pop().unwrap();
+    assert_eq!(last["taskStatus"], 5, "{last}");
+    let reason = last["reason"].as_str().unwrap();
+    assert!(reason.starts_with("reviewed automatically"), "{reason}");
+    assert!(reason.contains("fiscal QR code"), "{reason}");
+
+    // A required field the invoice lacks leaves the task to a person.
+    let mut lacking = settings;
+    lacking["requiredFields"] = json!(["InvoiceNumber", "PurchaseOrder"]);
+    assert_eq!(put_settings(&server, workspace_id, lacking).await.0, 200);
+    let (_, created) = upload(&server, workspace_id, invoice, None).await;
+    let task = created["taskId"].as_i64().unwrap();
+    assert_eq!(server.wait_for(task, &[3, 5]).await["taskStatus"], 3);
+
+    let bad = [
+        json!({"confidenceThreshold": 1.5}),
+        json!({"autoReview": true, "requiredFields": []}),
+        json!({"reviewers": [987654]}),
+        json!({"assignment": "sometimes"}),
+    ];
+    for body in bad {
+        let (status, problem) = put_settings(&server, workspace_id, body.clone()).await;
+        assert_eq!(status, 400, "{body} -> {problem}");
+    }
+}
+
+#[tokio::test]
+async fn tasks_go_to_their_assigned_reviewers() {
+    let server = start().await;
+    let org = server.credentials.organization.id;
+    let workspace_id = server
+        .docket
+        .store()
+        .workspace(org, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (ana, ana_id) = person(&server, "ana@example.pt", "Reviewer", workspace_id).await;
+    let (rui, rui_id) = person(&server, "rui@example.pt", "Reviewer", workspace_id).await;
+    let settings = json!({"assignment": "inTurn", "reviewers": [ana_id, rui_id]});
+    assert_eq!(put_settings(&server, workspace_id, settings).await.0, 200);
+
+    let pdf = || text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Invoice")]]);
+    let mut tasks = Vec::new();
+    for assignment in [
+        None,
+        None,
+        None,
+        Some(r#"{"reviewers": ["RUI@example.pt"]}"#),
+    ] {
+        let (status, created) = upload(&server, workspace_id, pdf(), assignment).await;
+        assert_eq!(status, 200, "{created}");
+        let task = created["taskId"].as_i64().unwrap();
+        server.wait_for(task, &[3]).await;
+        tasks.push(task);
+    }
+    // In turn: ana, rui, ana; the last names rui itself.
+    let expected = [(&ana, &rui), (&rui, &ana), (&ana, &rui), (&rui, &ana)];
+    for (task, (assignee, other)) in tasks.iter().zip(expected) {
+        let (status, _) = as_person(other, &server, Method::POST, *task, "checkout", None).await;
+        assert_eq!(status, 403, "task {task} is not theirs");
+        let (status, held) =
+            as_person(assignee, &server, Method::POST, *task, "checkout", None).await;
+        assert_eq!(status, 200, "task {task}: {held}");
+    }
+    let unknown = r#"{"reviewers": ["nobody@example.pt"]}"#;
+    let (status, problem) = upload(&server, workspace_id, pdf(), Some(unknown)).await;
+    assert_eq!(status, 400, "{problem}");
+    let settings_path = format!("/api/v1.0/external/sdworkspace/{workspace_id}/reviewsettings");
+    let (status, seen) = ana.get(&settings_path).await;
+    assert_eq!(
+        status, 200,
+        "a reviewer of the workspace sees its settings: {seen}"
+    );
+    let change = ana
+        .request(Method::PUT, &settings_path)
+        .header(ORIGIN, &server.base)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(change.status(), 403, "but only managers change them");
+}

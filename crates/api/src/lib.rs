@@ -261,6 +261,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(review::release))
         .routes(routes!(review::complete))
         .routes(routes!(review::edit_fields))
+        .routes(routes!(
+            review::review_settings,
+            review::set_review_settings
+        ))
         .split_for_parts();
     let mut openapi = openapi;
     document_problems(&mut openapi);

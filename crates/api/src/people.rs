@@ -147,7 +147,7 @@ pub async fn workspace_users(
 
 /// The workspace, when it is the caller's organisation's and the caller may see it (404
 /// otherwise: another organisation's ids are not confirmed to exist).
-async fn visible_workspace(actor: &Actor, state: &AppState, id: &str) -> ApiResult<i64> {
+pub(super) async fn visible_workspace(actor: &Actor, state: &AppState, id: &str) -> ApiResult<i64> {
     let id: i64 = id
         .trim()
         .parse()

@@ -12,10 +12,13 @@ use utoipa::ToSchema;
 
 use super::auth::Actor;
 use super::error::{ApiError, ApiResult};
-use super::input::{canonical_keys, from_json_value, parse_lenient};
+use super::input::{canonical_keys, from_json_value, json_body, parse_lenient};
+use super::people::visible_workspace;
 use super::tasks::path_task_id;
 use super::AppState;
-use docket_domain::review::{Change, FieldEdit, FieldKind, Reviewer, CHECKOUT_SECONDS};
+use docket_domain::review::{
+    Change, FieldEdit, FieldKind, ReviewSettings, Reviewer, CHECKOUT_SECONDS,
+};
 use docket_domain::text::Rect;
 use docket_domain::Timestamp;
 use docket_store::{Checkout, Task, TaskRef};
@@ -27,6 +30,53 @@ impl Actor {
             Actor::User(user) => Reviewer::of(user),
         }
     }
+}
+
+/// The user ids a task's `taskAssignment` names (`{"reviewers": [id or e-mail, ...]}`), each
+/// a member of the organisation; empty when it names none.
+pub(super) async fn requested_reviewers(
+    state: &AppState,
+    org_id: i64,
+    assignment: Option<&Value>,
+) -> ApiResult<Vec<i64>> {
+    let mut assignment = match assignment {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(value @ Value::Object(_)) => value.clone(),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "taskAssignment must be an object".into(),
+            ))
+        }
+    };
+    canonical_keys(&mut assignment, &["reviewers"]);
+    let listed = match assignment.get("reviewers") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(listed)) if listed.len() <= 100 => listed.clone(),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "taskAssignment.reviewers must be a list of at most 100 user ids or e-mails".into(),
+            ))
+        }
+    };
+    let users = state.store.users(org_id).await?;
+    listed
+        .iter()
+        .map(|reviewer| {
+            let found = match reviewer {
+                Value::Number(n) => users.iter().find(|u| Some(u.id) == n.as_i64()),
+                Value::String(text) => {
+                    let email = docket_domain::people::Email::parse(text)?;
+                    users.iter().find(|u| u.email == email)
+                }
+                _ => None,
+            };
+            found.map(|u| u.id).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "taskAssignment: {reviewer} is not a user of the organisation"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Who holds a task for review and until when, and its status.
@@ -110,8 +160,17 @@ pub async fn check_out(
     Path(task_id): Path<String>,
 ) -> ApiResult<Json<ReviewState>> {
     let task = reviewable_task(&state, &actor, &task_id, true).await?;
-    let until = Timestamp::now().plus_seconds(CHECKOUT_SECONDS);
     let id = task.summary.id;
+    if let Actor::User(user) = &actor {
+        let assigned = state.store.task_reviewers(id).await?;
+        if !(assigned.is_empty() || assigned.contains(&user.id) || user.role.sees_every_workspace())
+        {
+            return Err(ApiError::Forbidden(
+                "the task is assigned to other reviewers".into(),
+            ));
+        }
+    }
+    let until = Timestamp::now().plus_seconds(CHECKOUT_SECONDS);
     state
         .store
         .check_out(actor.org_id(), id, &actor.reviewer(), until)
@@ -294,4 +353,77 @@ fn parse_edits(body: &[u8], by: &Reviewer, total_pages: i64) -> ApiResult<Vec<Fi
             })
         })
         .collect()
+}
+
+/// A workspace's review settings: who reviews its tasks when they name nobody, and automatic
+/// review.
+#[utoipa::path(
+    get,
+    path = "/api/v1.0/external/sdworkspace/{workspaceId}/reviewsettings",
+    tag = "Review",
+    params(("workspaceId" = i64, Path)),
+    responses((status = 200, body = ReviewSettings), (status = 404))
+)]
+pub async fn review_settings(
+    actor: Actor,
+    State(state): State<AppState>,
+    Path(workspace_id): Path<String>,
+) -> ApiResult<Json<ReviewSettings>> {
+    let id = visible_workspace(&actor, &state, &workspace_id).await?;
+    let workspace = state.store.workspace(actor.org_id(), Some(id)).await?;
+    Ok(Json(
+        workspace.ok_or(ApiError::NotFound("workspace"))?.review,
+    ))
+}
+
+/// Replace a workspace's review settings (Administrators, Managers and API clients).
+#[utoipa::path(
+    put,
+    path = "/api/v1.0/external/sdworkspace/{workspaceId}/reviewsettings",
+    tag = "Review",
+    params(("workspaceId" = i64, Path)),
+    request_body = ReviewSettings,
+    responses(
+        (status = 200, body = ReviewSettings),
+        (status = 400, description = "A bad threshold, a reviewer who is not a user of the organisation, automatic review without required fields"),
+        (status = 403),
+        (status = 404),
+    )
+)]
+pub async fn set_review_settings(
+    actor: Actor,
+    State(state): State<AppState>,
+    Path(workspace_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ReviewSettings>> {
+    let id = visible_workspace(&actor, &state, &workspace_id).await?;
+    if !actor.role().sees_every_workspace() {
+        return Err(ApiError::Forbidden(
+            "only Administrators and Managers change review settings".into(),
+        ));
+    }
+    let names = [
+        "assignment",
+        "reviewers",
+        "autoReview",
+        "confidenceThreshold",
+        "requiredFields",
+    ];
+    let settings: ReviewSettings = json_body(&body, &names)?;
+    settings.check()?;
+    let users = state.store.users(actor.org_id()).await?;
+    if let Some(stranger) = settings
+        .reviewers
+        .iter()
+        .find(|id| !users.iter().any(|u| u.id == **id))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "reviewer {stranger} is not a user of the organisation"
+        )));
+    }
+    state
+        .store
+        .set_review_settings(actor.org_id(), id, &settings)
+        .await?;
+    Ok(Json(settings))
 }

@@ -16,6 +16,7 @@ use super::error::{ApiError, ApiResult};
 use super::input::{
     canonical_keys, from_json_value, int_or_string, json_body, parse_lenient, Query,
 };
+use super::review as review_routes;
 use super::{AppState, Paginated, MAX_REQUEST_BYTES};
 use docket_domain::export::{average_confidence, chunks_from_recognition, ExportData};
 use docket_domain::review;
@@ -103,7 +104,8 @@ pub struct CreateTaskRequest {
     /// Where docket downloads the document from; kept with the task.
     #[schema(schema_with = task_context, required = true)]
     pub context: Option<Value>,
-    /// Reviewers and their order; kept as sent.
+    /// Who may review: `{"reviewers": [userId or e-mail, ...]}`; absent or empty, the
+    /// workspace's review settings decide. Kept as sent.
     #[schema(value_type = Option<Object>)]
     pub task_assignment: Option<Value>,
     /// Kept as sent.
@@ -221,8 +223,15 @@ pub async fn process(
             })?;
         (json_body::<CreateTaskRequest>(&bytes, CREATE_FIELDS)?, None)
     };
+    let reviewers =
+        review_routes::requested_reviewers(&state, tenant.org_id, body.task_assignment.as_ref())
+            .await?;
     let new = new_task(&state, tenant, body, upload).await?;
     let task = state.store.create_task(new).await?;
+    state
+        .store
+        .assign_reviewers(task.summary.id, &reviewers)
+        .await?;
     state.pipeline.wake();
     Ok(Json(task.into()))
 }
@@ -621,13 +630,13 @@ pub async fn restart_processing(
     State(state): State<AppState>,
     query: Query,
 ) -> ApiResult<StatusCode> {
-    if !state
-        .store
-        .restart_task(tenant.org_id, &query.task_ref()?)
-        .await?
-    {
+    let task = query.task_ref()?;
+    if !state.store.restart_task(tenant.org_id, &task).await? {
         return Err(ApiError::NotFound("task"));
     }
+    // Review assignment starts over from the workspace's settings.
+    let task = find_task(&state, tenant, &task).await?;
+    state.store.assign_reviewers(task.summary.id, &[]).await?;
     state.pipeline.wake();
     Ok(StatusCode::OK)
 }

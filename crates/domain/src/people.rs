@@ -192,7 +192,10 @@ pub fn check_new_password(password: &str) -> Result<(), Invalid> {
 
 /// The argon2id hash (PHC string, argon2's default parameters) of a password.
 pub fn hash_password(password: &str) -> Result<String, Invalid> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    // A 16-byte random salt (argon2's recommended length) from the same generator as secrets.
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| Invalid(format!("cannot salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

@@ -3,6 +3,7 @@
 //! for the export's audit fields.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::export::Chunk;
 use super::people::User;
@@ -49,6 +50,132 @@ impl Reviewer {
     /// The name for the export's `...External` fields: set only for the API client.
     pub fn external(&self) -> Option<String> {
         matches!(self, Reviewer::Client).then(|| CLIENT_NAME.to_owned())
+    }
+}
+
+/// How a workspace hands its tasks to reviewers when a task names none (`taskAssignment`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AssignmentMode {
+    /// Any of the workspace's reviewers may take any task (everyone who sees the workspace
+    /// when it names no reviewers).
+    #[default]
+    Any,
+    /// Each task goes to one reviewer, the next in the list after the previous task's.
+    InTurn,
+}
+
+/// A workspace's review settings (docket's choice of names; JSON in camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReviewSettings {
+    pub assignment: AssignmentMode,
+    /// User ids of the default reviewers, in order.
+    pub reviewers: Vec<i64>,
+    /// Review tasks automatically when every required field is found with confidence at or
+    /// above `confidenceThreshold` (and, on Portuguese invoices, agrees with the fiscal QR code).
+    pub auto_review: bool,
+    pub confidence_threshold: f64,
+    /// Field categories a task must have, e.g. `InvoiceNumber`, `GrossTotal`.
+    pub required_fields: Vec<String>,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        ReviewSettings {
+            assignment: AssignmentMode::Any,
+            reviewers: Vec::new(),
+            auto_review: false,
+            confidence_threshold: 0.9,
+            required_fields: Vec::new(),
+        }
+    }
+}
+
+impl ReviewSettings {
+    pub fn check(&self) -> Result<(), Invalid> {
+        if !(0.0..=1.0).contains(&self.confidence_threshold) {
+            return Err(Invalid(
+                "confidenceThreshold must be between 0 and 1".into(),
+            ));
+        }
+        if self.auto_review && self.required_fields.is_empty() {
+            return Err(Invalid(
+                "automatic review needs at least one required field".into(),
+            ));
+        }
+        if self.required_fields.len() > 50 || self.reviewers.len() > 1000 {
+            return Err(Invalid("too many required fields or reviewers".into()));
+        }
+        if self
+            .required_fields
+            .iter()
+            .any(|f| f.trim().is_empty() || f.len() > 128)
+        {
+            return Err(Invalid(
+                "a required field needs a name of 1 to 128 characters".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether recognition alone reviews the task: Ok with what was checked, Err with the
+    /// first reason it needs a person. `fiscal_qr`: the workspace reads Portuguese invoices,
+    /// whose values must agree with their AT QR code.
+    pub fn auto_review(
+        &self,
+        understanding: &Understanding,
+        fiscal_qr: bool,
+    ) -> Result<String, String> {
+        if !self.auto_review || self.required_fields.is_empty() {
+            return Err("automatic review is off".into());
+        }
+        let all = understanding
+            .invoice
+            .iter()
+            .chain(&understanding.receipt)
+            .chain(&understanding.key_values);
+        let fields: Vec<&Field> = all.collect();
+        for name in &self.required_fields {
+            let field = fields
+                .iter()
+                .filter(|f| f.category_normalized == *name && !f.content.trim().is_empty())
+                .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+                .ok_or_else(|| format!("{name} was not found"))?;
+            if let Some(issue) = &field.issue {
+                return Err(format!("{name}: {issue}"));
+            }
+            if field.confidence < self.confidence_threshold {
+                return Err(format!(
+                    "{name} has confidence {:.2}, below {:.2}",
+                    field.confidence, self.confidence_threshold
+                ));
+            }
+        }
+        if fiscal_qr {
+            let qr = understanding.qr_codes.iter().find(|q| !q.fields.is_empty());
+            match qr {
+                None => return Err("no fiscal QR code to check the values against".into()),
+                Some(q) if q.invalid_keys_count > 0 => {
+                    return Err("the fiscal QR code has invalid keys".into())
+                }
+                Some(_) => {}
+            }
+            if let Some(f) = understanding.invoice.iter().find(|f| f.issue.is_some()) {
+                let issue = f.issue.as_deref().unwrap_or_default();
+                return Err(format!("{}: {issue}", f.category_normalized));
+            }
+        }
+        let qr = if fiscal_qr {
+            ", agreeing with the fiscal QR code"
+        } else {
+            ""
+        };
+        Ok(format!(
+            "reviewed automatically: {} found with confidence ≥ {:.2}{qr}",
+            self.required_fields.join(", "),
+            self.confidence_threshold
+        ))
     }
 }
 
@@ -367,5 +494,56 @@ mod tests {
                 .unwrap()
                 .not_detected
         );
+    }
+
+    #[test]
+    fn automatic_review_needs_every_required_field_sure_and_agreeing() {
+        let sure = |category: &str, confidence: f64| Field {
+            confidence,
+            issue: None,
+            ..field(category, "x")
+        };
+        let settings = ReviewSettings {
+            auto_review: true,
+            confidence_threshold: 0.8,
+            required_fields: vec!["InvoiceNumber".into(), "GrossTotal".into()],
+            ..ReviewSettings::default()
+        };
+        let mut understanding = Understanding {
+            invoice: vec![sure("InvoiceNumber", 0.95), sure("GrossTotal", 0.7)],
+            ..Understanding::default()
+        };
+        let verdict = settings.auto_review(&understanding, false);
+        assert_eq!(
+            verdict.unwrap_err(),
+            "GrossTotal has confidence 0.70, below 0.80"
+        );
+        understanding.invoice[1].confidence = 0.9;
+        assert!(settings.auto_review(&understanding, false).is_ok());
+        let no_qr = settings.auto_review(&understanding, true).unwrap_err();
+        assert!(no_qr.contains("no fiscal QR code"), "{no_qr}");
+        understanding.invoice[1].issue = Some("differs from the QR code".into());
+        let disagrees = settings.auto_review(&understanding, false).unwrap_err();
+        assert!(
+            disagrees.contains("differs from the QR code"),
+            "{disagrees}"
+        );
+        let off = ReviewSettings {
+            auto_review: false,
+            ..settings.clone()
+        };
+        assert!(off.auto_review(&understanding, false).is_err());
+        assert!(ReviewSettings {
+            required_fields: vec![],
+            ..settings.clone()
+        }
+        .check()
+        .is_err());
+        assert!(ReviewSettings {
+            confidence_threshold: 1.5,
+            ..settings
+        }
+        .check()
+        .is_err());
     }
 }

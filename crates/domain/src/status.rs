@@ -107,6 +107,8 @@ impl TaskStatus {
                 | (RecognitionInProgress, RecognitionInProgress)
                 | (RecognitionInProgress, RecognitionSuccessful | RecognitionFailed)
                 | (RecognitionSuccessful, ToReview)
+                // Automatic review.
+                | (RecognitionSuccessful, Reviewed)
         )
     }
 }

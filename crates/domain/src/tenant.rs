@@ -1,6 +1,7 @@
 //! Organisations (tenants) with their credentials, and what they group tasks in: workspaces
 //! and batches.
 
+use super::review::ReviewSettings;
 use super::Timestamp;
 
 #[derive(Debug, Clone)]
@@ -28,6 +29,7 @@ pub struct Workspace {
     pub template: String,
     /// Tesseract language codes joined by `+`.
     pub languages: String,
+    pub review: ReviewSettings,
 }
 
 #[derive(Debug, Clone)]

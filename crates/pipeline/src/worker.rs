@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
-use tracing::{error, info, warn, Instrument};
+use tracing::{debug, error, info, warn, Instrument};
 
 use super::detect::DocumentKind;
 use super::fetch::{FetchPolicy, Fetcher};
 use super::recognize::{self, Recognition, RecognizedPage};
 use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Session};
+use docket_domain::understanding::Understanding;
 use docket_domain::workspace::DEFAULT_LANGUAGES;
 use docket_domain::{TaskStatus, WorkspaceTemplate};
 use docket_store::blobs::BlobStore;
@@ -376,6 +377,27 @@ impl Pipeline {
         })
     }
 
+    /// The workspace's automatic review of what was understood: Some(reason) when it reviews
+    /// the task, None when a person must.
+    async fn automatic_review(
+        &self,
+        workspace_id: i64,
+        understanding: &Understanding,
+    ) -> anyhow::Result<Option<String>> {
+        let Some(workspace) = self.store.workspace_by_id(workspace_id).await? else {
+            return Ok(None);
+        };
+        let fiscal_qr = WorkspaceTemplate::parse(&workspace.template)
+            == Some(WorkspaceTemplate::InvoicesPortugal);
+        match workspace.review.auto_review(understanding, fiscal_qr) {
+            Ok(reason) => Ok(Some(reason)),
+            Err(why) => {
+                debug!(why, "left for a person to review");
+                Ok(None)
+            }
+        }
+    }
+
     async fn recognize(&self, job: &ClaimedJob, reader: &mut ReaderSlot) -> anyhow::Result<bool> {
         let Some(task) = self.store.task_by_id(job.task_id).await? else {
             return Ok(false);
@@ -464,9 +486,12 @@ impl Pipeline {
             .sum();
         let pages_json = serde_json::to_string(&pages)?;
         let understanding_json = serde_json::to_string(&understanding)?;
+        let by_rule = self
+            .automatic_review(task.summary.workspace_id, &understanding)
+            .await?;
         let finished = self
             .store
-            .finish_recognition(job, &pages_json, &understanding_json)
+            .finish_recognition(job, &pages_json, &understanding_json, by_rule.as_deref())
             .await?;
         info!(
             pages = pages.len(),

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 pub use docket_domain::job::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
 pub use docket_domain::people::{Email, Invite, Invited, PasswordLink, Role, User, UserStatus};
-pub use docket_domain::review::{Checkout, FieldEdit, Reviewer};
+pub use docket_domain::review::{Checkout, FieldEdit, ReviewSettings, Reviewer};
 pub use docket_domain::task::{
     Listed, NewTask, Page, SortField, StoredFile, Task, TaskEvent, TaskFilter, TaskRef, TaskResult,
     TaskSort, TaskSummary,
@@ -89,6 +89,13 @@ pub trait Catalog {
     async fn workspace(&self, org_id: i64, id: Option<i64>) -> StoreResult<Option<Workspace>>;
     /// For the pipeline, which works across organisations.
     async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>>;
+    /// Replaces the workspace's review settings; false when it is not the organisation's.
+    async fn set_review_settings(
+        &self,
+        org_id: i64,
+        workspace_id: i64,
+        settings: &ReviewSettings,
+    ) -> StoreResult<bool>;
     async fn create_batch(
         &self,
         org_id: i64,
@@ -205,12 +212,14 @@ pub trait Jobs {
         original: &StoredFile,
         total_pages: i64,
     ) -> StoreResult<bool>;
-    /// Recognition done: stores the result and hands the task to review.
+    /// Recognition done: stores the result and hands the task to review, or, with
+    /// `reviewed_by_rule` (the reason), marks it Reviewed by the workspace's automatic review.
     async fn finish_recognition(
         &self,
         job: &ClaimedJob,
         pages_json: &str,
         understanding_json: &str,
+        reviewed_by_rule: Option<&str>,
     ) -> StoreResult<bool>;
     /// Wakes `idle` whenever another process queues or releases a job, until the connection
     /// fails; returns at once where the database cannot tell (workers then poll).
@@ -297,6 +306,12 @@ pub trait Reviews {
     async fn field_edits(&self, task_id: i64) -> StoreResult<Vec<FieldEdit>>;
     /// Who holds or last held the task, if anyone ever did.
     async fn checkout(&self, task_id: i64) -> StoreResult<Option<Checkout>>;
+    /// Decides who may review the task: the given reviewers, else the workspace's (all of
+    /// them, or the next in turn). Replaces any earlier assignment; returns the user ids
+    /// (empty: everyone who sees the workspace).
+    async fn assign_reviewers(&self, task_id: i64, reviewers: &[i64]) -> StoreResult<Vec<i64>>;
+    /// The users the task is assigned to (empty: everyone who sees its workspace).
+    async fn task_reviewers(&self, task_id: i64) -> StoreResult<Vec<i64>>;
 }
 
 /// What operations ask of the database.

@@ -270,6 +270,7 @@ impl Jobs for SqlStore {
         job: &ClaimedJob,
         pages_json: &str,
         understanding_json: &str,
+        reviewed_by_rule: Option<&str>,
     ) -> StoreResult<bool> {
         let Some(mut held) = self.holding(job).await? else {
             return Ok(false);
@@ -289,7 +290,10 @@ impl Jobs for SqlStore {
         .await?;
         held.advance(TaskStatus::RecognitionSuccessful, None)
             .await?;
-        held.advance(TaskStatus::ToReview, None).await?;
+        match reviewed_by_rule {
+            Some(reason) => held.advance(TaskStatus::Reviewed, Some(reason)).await?,
+            None => held.advance(TaskStatus::ToReview, None).await?,
+        }
         held.finish().await?;
         Ok(true)
     }

@@ -23,6 +23,7 @@ use crate::{
     Operations, Organization, Page, StoreError, StoreResult, Workspace,
 };
 use docket_domain::credentials::{self, SECRET_LIFETIME_SECONDS};
+use docket_domain::review::ReviewSettings;
 use docket_domain::workspace::DEFAULT_LANGUAGES;
 use docket_domain::{TaskStatus, Timestamp, WorkspaceTemplate};
 
@@ -61,12 +62,27 @@ impl Operations for SqlStore {
     }
 }
 
-type WorkspaceRow = (i64, i64, String, Option<String>, bool, String, String);
+type WorkspaceRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    bool,
+    String,
+    String,
+    Option<String>,
+);
 
-const WORKSPACE_COLUMNS: &str = "id, org_id, name, description, is_default, template, languages";
+const WORKSPACE_COLUMNS: &str =
+    "id, org_id, name, description, is_default, template, languages, review_settings";
 
 fn workspace_from(row: WorkspaceRow) -> Workspace {
-    let (id, org_id, name, description, is_default, template, languages) = row;
+    let (id, org_id, name, description, is_default, template, languages, review) = row;
+    // Settings are written only from a checked ReviewSettings; unreadable ones fall back to
+    // the defaults (nothing automatic) rather than hiding the workspace.
+    let review = review
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
     Workspace {
         id,
         org_id,
@@ -75,6 +91,7 @@ fn workspace_from(row: WorkspaceRow) -> Workspace {
         is_default,
         template,
         languages,
+        review,
     }
 }
 
@@ -279,6 +296,24 @@ impl Catalog for SqlStore {
         Ok(row.map(workspace_from))
     }
 
+    async fn set_review_settings(
+        &self,
+        org_id: i64,
+        workspace_id: i64,
+        settings: &ReviewSettings,
+    ) -> StoreResult<bool> {
+        let json =
+            serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done =
+            sqlx::query("UPDATE workspaces SET review_settings = $1 WHERE id = $2 AND org_id = $3")
+                .bind(json)
+                .bind(workspace_id)
+                .bind(org_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>> {
         let row: Option<WorkspaceRow> = sqlx::query_as(&format!(
             "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE id = $1"
@@ -451,6 +486,7 @@ async fn insert_workspace(
         is_default: new.is_default,
         template: new.template.to_owned(),
         languages: new.languages.to_owned(),
+        review: ReviewSettings::default(),
     })
 }
 

@@ -5,7 +5,7 @@ use sqlx::Transaction;
 
 use super::{record_status, Db, SqlStore};
 use crate::{Checkout, FieldEdit, Reviewer, Reviews, StoreError, StoreResult};
-use docket_domain::review::{Change, FieldKind};
+use docket_domain::review::{AssignmentMode, Change, FieldKind, ReviewSettings};
 use docket_domain::{TaskStatus, Timestamp};
 
 type CheckoutRow = (Option<i64>, Option<String>, Option<i64>);
@@ -208,6 +208,75 @@ impl Reviews for SqlStore {
         .await?;
         Ok(row.and_then(checkout_from))
     }
+
+    async fn assign_reviewers(&self, task_id: i64, reviewers: &[i64]) -> StoreResult<Vec<i64>> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM task_reviewers WHERE task_id = $1")
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+        let chosen = if reviewers.is_empty() {
+            workspace_reviewers(&mut tx, task_id).await?
+        } else {
+            reviewers.to_vec()
+        };
+        for user_id in &chosen {
+            sqlx::query(
+                "INSERT INTO task_reviewers (task_id, user_id) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(task_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(chosen)
+    }
+
+    async fn task_reviewers(&self, task_id: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM task_reviewers WHERE task_id = $1 ORDER BY user_id",
+        )
+        .bind(task_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// The reviewers the task's workspace gives it: all its reviewers, or the next in turn.
+async fn workspace_reviewers(
+    tx: &mut Transaction<'static, Db>,
+    task_id: i64,
+) -> StoreResult<Vec<i64>> {
+    let row: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT w.id, w.review_settings FROM tasks t JOIN workspaces w ON w.id = t.workspace_id
+         WHERE t.id = $1",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (workspace_id, json) = row.ok_or(StoreError::NotFound("task"))?;
+    let settings: ReviewSettings = json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    match settings.assignment {
+        _ if settings.reviewers.is_empty() => Ok(Vec::new()),
+        AssignmentMode::Any => Ok(settings.reviewers),
+        AssignmentMode::InTurn => {
+            let turn: i64 = sqlx::query_scalar(
+                "UPDATE workspaces SET next_reviewer_turn = next_reviewer_turn + 1
+                 WHERE id = $1 RETURNING next_reviewer_turn",
+            )
+            .bind(workspace_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            let count = settings.reviewers.len() as i64;
+            Ok(vec![
+                settings.reviewers[((turn - 1).rem_euclid(count)) as usize],
+            ])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -387,5 +456,57 @@ mod tests {
             None,
             "and the checkout"
         );
+    }
+
+    #[tokio::test]
+    async fn reviewers_are_assigned_as_named_else_in_turn_and_reset_by_reprocess() {
+        use crate::{Invite, People, Role};
+        let (_guard, store, org) = super::super::tests::store_or_skip!();
+        let invite = |email: &str| Invite {
+            email: crate::Email::parse(email).unwrap(),
+            role: Role::Reviewer,
+        };
+        let invited = store
+            .invite_users(org, &[invite("a@x.pt"), invite("b@x.pt")], None)
+            .await
+            .unwrap();
+        let (a, b) = (invited[0].user().id, invited[1].user().id);
+        let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
+        let settings = ReviewSettings {
+            assignment: AssignmentMode::InTurn,
+            reviewers: vec![a, b],
+            ..ReviewSettings::default()
+        };
+        assert!(store
+            .set_review_settings(org, workspace, &settings)
+            .await
+            .unwrap());
+        let other = store
+            .create_organization("other")
+            .await
+            .unwrap()
+            .organization
+            .id;
+        assert!(!store
+            .set_review_settings(other, workspace, &settings)
+            .await
+            .unwrap());
+        let mut turns = Vec::new();
+        for _ in 0..3 {
+            let task = task_to_review(&store, org).await;
+            turns.push(store.assign_reviewers(task, &[]).await.unwrap());
+        }
+        assert_eq!(turns, [vec![a], vec![b], vec![a]]);
+        let task = task_to_review(&store, org).await;
+        store.assign_reviewers(task, &[b, a]).await.unwrap();
+        assert_eq!(
+            store.task_reviewers(task).await.unwrap(),
+            [a.min(b), a.max(b)]
+        );
+        store
+            .restart_task(org, &crate::TaskRef::Id(task))
+            .await
+            .unwrap();
+        assert!(store.task_reviewers(task).await.unwrap().is_empty());
     }
 }

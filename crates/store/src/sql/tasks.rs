@@ -437,7 +437,7 @@ impl Tasks for SqlStore {
         let Some((id, priority)) = found else {
             return Ok(false);
         };
-        for table in ["task_results", "field_edits"] {
+        for table in ["task_results", "field_edits", "task_reviewers"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE task_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
