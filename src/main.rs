@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use docket::app::{Docket, Settings};
+use docket::domain::lifecycle::LifecyclePolicy;
 use docket::domain::WorkspaceTemplate;
 use docket::server::ServerLimits;
 use docket::store::IssuedCredentials;
@@ -180,6 +181,20 @@ struct PipelineArgs {
     /// Address space of a document reader, in MiB; past it the reader dies, not the server.
     #[arg(long, env = "DOCKET_READER_MEMORY_MB", default_value_t = 3072, value_parser = clap::value_parser!(u64).range(256..))]
     reader_memory_mb: u64,
+    /// How long a task may stay in a transient status with nothing working on it before the
+    /// sweeper puts it back, as STATUS=SECONDS pairs (code or name), e.g. "41=7200,InReview=600";
+    /// unnamed transient statuses: one hour.
+    #[arg(long, env = "DOCKET_STUCK_AFTER", default_value = "")]
+    stuck_after: String,
+    /// Days after which Processed and ExportCompleted tasks move to history.
+    #[arg(long, env = "DOCKET_HISTORY_AFTER_DAYS", default_value_t = 31, value_parser = clap::value_parser!(i64).range(1..))]
+    history_after_days: i64,
+    /// Days a deleted task's original file is kept before it is removed.
+    #[arg(long, env = "DOCKET_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..))]
+    retention_days: i64,
+    /// Seconds between the sweeper's rounds (stuck tasks, history, retention).
+    #[arg(long, env = "DOCKET_SWEEP_INTERVAL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    sweep_interval_seconds: u64,
 }
 
 #[derive(Args)]
@@ -540,7 +555,7 @@ fn print_credentials(issued: &IssuedCredentials) {
 }
 
 /// Settings of the data directory, the pipeline and its workers.
-fn settings(args: &PipelineArgs) -> Settings {
+fn settings(args: &PipelineArgs) -> anyhow::Result<Settings> {
     let mut settings = Settings::new(&args.data.data_dir)
         .allow_private_urls(args.allow_private_urls)
         .max_file_bytes(args.max_file_mb * 1024 * 1024)
@@ -559,13 +574,21 @@ fn settings(args: &PipelineArgs) -> Settings {
     if let Some(workers) = args.workers {
         pipeline.workers = workers.max(1);
     }
-    settings
+    pipeline.lifecycle = LifecyclePolicy {
+        history_after_days: args.history_after_days,
+        retention_days: args.retention_days,
+        ..LifecyclePolicy::default()
+    }
+    .with_stuck_after(&args.stuck_after)
+    .map_err(|e| anyhow::anyhow!("--stuck-after: {}", e.0))?;
+    pipeline.sweep_interval = Duration::from_secs(args.sweep_interval_seconds);
+    Ok(settings)
 }
 
 /// `docket worker`: processes tasks of a data directory an API process (`serve --no-workers`)
 /// or another worker shares, until SIGTERM, when its jobs are given back at once.
 async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
-    let docket = Docket::open(settings(&args.pipeline)).await?;
+    let docket = Docket::open(settings(&args.pipeline)?).await?;
     tracing::info!(data_dir = %args.pipeline.data.data_dir.display(), "docket worker running");
     let workers = docket.start_workers();
     shutdown_signal().await;
@@ -580,7 +603,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let mut settings = settings(&args.pipeline);
+    let mut settings = settings(&args.pipeline)?;
     settings.api.token_ttl_seconds = args.token_ttl_seconds;
     settings.api.link_ttl_days = args.link_ttl_days;
     settings.api.status_list_cap = args.status_list_cap;

@@ -12,6 +12,7 @@ mod einvoices;
 mod errors;
 mod export;
 mod integration_status;
+mod lifecycle;
 mod lists;
 mod openapi;
 mod ops;

@@ -261,6 +261,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(review::release))
         .routes(routes!(review::complete))
         .routes(routes!(review::edit_fields))
+        .routes(routes!(review::delete_task))
+        .routes(routes!(review::cancel_task))
         .routes(routes!(
             review::review_settings,
             review::set_review_settings

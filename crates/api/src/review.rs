@@ -1,5 +1,6 @@
 //! Review routes (docket's own; SmartDocumentor reviews in its web app): check a task out,
-//! edit its fields while holding it, then complete or release it. People review with their
+//! edit its fields while holding it, then complete or release it; workspace review settings;
+//! deleting and cancelling a task. People review with their
 //! session, API clients with the organisation's token (shown as the "API client" in the
 //! export's `...External` audit fields).
 
@@ -426,4 +427,53 @@ pub async fn set_review_settings(
         .set_review_settings(actor.org_id(), id, &settings)
         .await?;
     Ok(Json(settings))
+}
+
+/// Delete a task: Deleting (19), then Deleted (20) in history; its results and edits go at
+/// once, its original file after the retention period.
+#[utoipa::path(
+    delete,
+    path = "/api/v1.0/external/sdtask/{taskId}",
+    tag = "Tasks",
+    params(("taskId" = i64, Path)),
+    responses((status = 200, description = "Deleted"), (status = 403), (status = 404))
+)]
+pub async fn delete_task(
+    actor: Actor,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> ApiResult<()> {
+    let task = reviewable_task(&state, &actor, &task_id, true).await?;
+    let found = state
+        .store
+        .delete_task(actor.org_id(), &TaskRef::Id(task.summary.id))
+        .await?;
+    found.then_some(()).ok_or(ApiError::NotFound("task"))
+}
+
+/// Cancel a queued or running task: its work stops and it fails with the reason "cancelled"
+/// (PreProcessingFailed or RecognitionFailed); reprocess to start it again.
+#[utoipa::path(
+    post,
+    path = "/api/v1.0/external/sdtask/{taskId}/cancel",
+    tag = "Tasks",
+    params(("taskId" = i64, Path)),
+    responses(
+        (status = 200, description = "Cancelled"),
+        (status = 403),
+        (status = 404),
+        (status = 409, description = "The task is neither queued nor running"),
+    )
+)]
+pub async fn cancel_task(
+    actor: Actor,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> ApiResult<()> {
+    let task = reviewable_task(&state, &actor, &task_id, true).await?;
+    let found = state
+        .store
+        .cancel_task(actor.org_id(), &TaskRef::Id(task.summary.id))
+        .await?;
+    found.then_some(()).ok_or(ApiError::NotFound("task"))
 }

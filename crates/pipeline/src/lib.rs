@@ -10,6 +10,7 @@ pub mod pdf;
 pub mod recognize;
 pub mod rulings;
 pub mod sandbox;
+pub mod sweeper;
 mod worker;
 
 pub use worker::{Pipeline, PipelineConfig, Workers};

@@ -12,9 +12,11 @@ use super::detect::DocumentKind;
 use super::fetch::{FetchPolicy, Fetcher};
 use super::recognize::{self, Recognition, RecognizedPage};
 use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Session};
+use super::sweeper;
+use docket_domain::lifecycle::LifecyclePolicy;
 use docket_domain::understanding::Understanding;
 use docket_domain::workspace::DEFAULT_LANGUAGES;
-use docket_domain::{TaskStatus, WorkspaceTemplate};
+use docket_domain::{TaskStatus, Timestamp, WorkspaceTemplate};
 use docket_store::blobs::BlobStore;
 use docket_store::{ClaimedJob, JobStage, QueueLimits, Store, StoredFile};
 
@@ -41,6 +43,9 @@ pub struct PipelineConfig {
     /// some finish.
     pub pages_in_flight: u32,
     pub sandbox: SandboxConfig,
+    /// Stuck tasks, history and retention, applied by a sweep this often.
+    pub lifecycle: LifecyclePolicy,
+    pub sweep_interval: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -56,6 +61,8 @@ impl Default for PipelineConfig {
             page_batch: 50,
             pages_in_flight: 200,
             sandbox: SandboxConfig::new(Default::default()),
+            lifecycle: LifecyclePolicy::default(),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -122,8 +129,31 @@ impl Pipeline {
             let stopping = stopping.clone();
             set.spawn(async move { worker.work(id, stopping).await });
         }
-        set.spawn(self.clone().relay_job_announcements(stopping));
+        set.spawn(self.clone().relay_job_announcements(stopping.clone()));
+        set.spawn(self.clone().sweep_until_stopped(stopping));
         Workers { set, stop }
+    }
+
+    /// Sweeps (see `sweeper`) every sweep interval until the workers stop.
+    async fn sweep_until_stopped(self, mut stopping: watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            let config = &self.config;
+            let swept = sweeper::sweep(
+                &self.store,
+                &self.blobs,
+                &config.lifecycle,
+                Timestamp::now(),
+            );
+            match swept.await {
+                Ok(swept) if swept.reverted > 0 => self.wake(),
+                Ok(_) => {}
+                Err(e) => warn!(error = %e, "sweeping failed; trying again later"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(config.sweep_interval) => {}
+                _ = stopping.changed() => return,
+            }
+        }
     }
 
     /// Wakes an idle worker whenever another process queues or releases a job, where the store

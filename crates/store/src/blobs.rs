@@ -142,6 +142,14 @@ impl BlobStore {
             .ok_or_else(|| anyhow::anyhow!("stored file {key} is missing"))
     }
 
+    /// Removes a stored file; one already gone is fine.
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        match self.inner.delete(&Self::location(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// None when no file has this key (e.g. it was removed from the store).
     pub async fn find(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         match self.inner.get(&Self::location(key)).await {

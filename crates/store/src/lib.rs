@@ -314,6 +314,34 @@ pub trait Reviews {
     async fn task_reviewers(&self, task_id: i64) -> StoreResult<Vec<i64>>;
 }
 
+/// A task's life after its work: stuck tasks put back, finished ones moved to history,
+/// deletion and cancellation, and removing deleted tasks' files. `now` is passed in so that
+/// tests can move the clock.
+#[async_trait]
+pub trait Lifecycle {
+    /// Puts back tasks that stayed in a transient status longer than allowed with nothing
+    /// working on them (no pipeline job; a lapsed review checkout), to the nearest valid status
+    /// (queuing their job again), flagged with why. Returns (task, from, to) for each.
+    async fn revert_stuck(
+        &self,
+        now: Timestamp,
+        stuck_after: &[(TaskStatus, i64)],
+    ) -> StoreResult<Vec<(i64, TaskStatus, TaskStatus)>>;
+    /// Moves Processed and ExportCompleted tasks older than `days` to history; returns how many.
+    async fn move_to_history(&self, now: Timestamp, days: i64) -> StoreResult<u64>;
+    /// Deletes a task (Deleting, then Deleted): its results, edits and pending work go at
+    /// once, its original file after the retention period. False when no such task.
+    async fn delete_task(&self, org_id: i64, task: &TaskRef) -> StoreResult<bool>;
+    /// Stops a queued or running task (its job dropped; failed with the reason "cancelled").
+    /// `NotReviewable` when it is neither; false when no such task.
+    async fn cancel_task(&self, org_id: i64, task: &TaskRef) -> StoreResult<bool>;
+    /// Lets go of the original files of tasks deleted more than `days` ago; returns the keys
+    /// no task refers to any more, for the file store to remove.
+    async fn release_deleted_files(&self, now: Timestamp, days: i64) -> StoreResult<Vec<String>>;
+    /// Why the sweeper put the task back, if it did.
+    async fn task_flag(&self, task_id: i64) -> StoreResult<Option<String>>;
+}
+
 /// What operations ask of the database.
 #[async_trait]
 pub trait Operations {
@@ -326,12 +354,21 @@ pub trait Operations {
 
 /// A database backend: every port.
 pub trait Backend:
-    Credentials + Catalog + Tasks + Jobs + People + Reviews + Operations + Send + Sync
+    Credentials + Catalog + Tasks + Jobs + People + Reviews + Lifecycle + Operations + Send + Sync
 {
 }
 
 impl<T> Backend for T where
-    T: Credentials + Catalog + Tasks + Jobs + People + Reviews + Operations + Send + Sync
+    T: Credentials
+        + Catalog
+        + Tasks
+        + Jobs
+        + People
+        + Reviews
+        + Lifecycle
+        + Operations
+        + Send
+        + Sync
 {
 }
 

@@ -19,7 +19,7 @@ use docket_domain::{
 };
 
 /// ` AND` the condition that finds the task.
-fn push_task_condition(query: &mut QueryBuilder<'_, Db>, task: &TaskRef) {
+pub(super) fn push_task_condition(query: &mut QueryBuilder<'_, Db>, task: &TaskRef) {
     match task {
         TaskRef::Id(id) => {
             query.push(" AND id = ").push_bind(*id);
