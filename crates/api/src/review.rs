@@ -94,7 +94,7 @@ pub struct ReviewState {
 }
 
 /// The task, when the caller may see its workspace; with `edit`, also when they may change it.
-async fn reviewable_task(
+pub(super) async fn reviewable_task(
     state: &AppState,
     actor: &Actor,
     raw_id: &str,
@@ -162,7 +162,13 @@ pub async fn check_out(
 ) -> ApiResult<Json<ReviewState>> {
     let task = reviewable_task(&state, &actor, &task_id, true).await?;
     let id = task.summary.id;
-    if let Actor::User(user) = &actor {
+    check_out_task(&state, &actor, id).await?;
+    Ok(Json(review_state(&state, actor.org_id(), id).await?))
+}
+
+/// Checks the task out for the actor, when it is theirs to review (see `check_out`).
+pub(super) async fn check_out_task(state: &AppState, actor: &Actor, id: i64) -> ApiResult<()> {
+    if let Actor::User(user) = actor {
         let assigned = state.store.task_reviewers(id).await?;
         if !(assigned.is_empty() || assigned.contains(&user.id) || user.role.sees_every_workspace())
         {
@@ -176,7 +182,7 @@ pub async fn check_out(
         .store
         .check_out(actor.org_id(), id, &actor.reviewer(), until)
         .await?;
-    Ok(Json(review_state(&state, actor.org_id(), id).await?))
+    Ok(())
 }
 
 /// Give a checked-out task back (InReview → ToReview); its edits stay.

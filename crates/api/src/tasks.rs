@@ -675,7 +675,7 @@ pub async fn export_data_by_query(
     Ok(Json(build_export(&state, task).await?))
 }
 
-async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
+pub(super) async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
     let chunks = match state.store.task_result(task.summary.id).await? {
         Some(result) => {
             let pages: Vec<PageText> =

@@ -9,20 +9,27 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use super::auth::Actor;
 use super::error::{ApiError, ApiResult};
+use super::input::Query;
+use super::review::{check_out_task, reviewable_task};
 use super::session::{self, ClientAddr};
+use super::tasks::build_export;
 use super::AppState;
+use docket_domain::export::ExportData;
 use docket_domain::people::{self, Email, User, MIN_PASSWORD_CHARS};
-use docket_domain::TaskStatus;
-use docket_store::{Page, TaskFilter, TaskSort};
+use docket_domain::review::{Change, FieldEdit, FieldKind, Reviewer};
+use docket_domain::{TaskStatus, Timestamp};
+use docket_store::{Page, TaskFilter, TaskSort, TaskSummary};
 
 pub const SIGN_IN_PATH: &str = "/signin";
 pub const SIGN_OUT_PATH: &str = "/signout";
 pub const DOCUMENTS_PATH: &str = "/documents";
 pub const STYLESHEET_PATH: &str = "/assets/docket.css";
+pub const REVIEW_SCRIPT_PATH: &str = "/assets/review.js";
 
 /// A page as an HTML response with the given status.
-fn page(status: StatusCode, template: &impl Template) -> Response {
+fn page_response(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => ApiError::Internal(e.into()).into_response(),
@@ -84,6 +91,22 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+pub async fn review_script() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../assets/review.js"),
+    )
+}
+
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Redirect {
     match session::token(&headers, &state) {
         Some(_) => Redirect::to(DOCUMENTS_PATH),
@@ -99,7 +122,7 @@ struct SignInPage<'a> {
 }
 
 pub async fn sign_in_page() -> Response {
-    page(
+    page_response(
         StatusCode::OK,
         &SignInPage {
             error: None,
@@ -138,7 +161,7 @@ pub async fn sign_in(
             error: Some("Wrong e-mail or password."),
             email: &email,
         };
-        return Ok(page(StatusCode::UNAUTHORIZED, &form));
+        return Ok(page_response(StatusCode::UNAUTHORIZED, &form));
     };
     state.sign_ins.succeeded(&email);
     enter(&state, &user).await
@@ -174,7 +197,7 @@ fn dead_link() -> Response {
         title: "This link no longer works",
         text: "It was used already or has expired. Ask an administrator for a new one.",
     };
-    page(StatusCode::NOT_FOUND, &message)
+    page_response(StatusCode::NOT_FOUND, &message)
 }
 
 pub async fn password_page(
@@ -191,7 +214,7 @@ pub async fn password_page(
         error: None,
         min_chars: MIN_PASSWORD_CHARS,
     };
-    Ok(page(StatusCode::OK, &form))
+    Ok(page_response(StatusCode::OK, &form))
 }
 
 pub async fn set_password(
@@ -220,7 +243,7 @@ pub async fn set_password(
             error: Some(&problem),
             min_chars: MIN_PASSWORD_CHARS,
         };
-        return Ok(page(StatusCode::BAD_REQUEST, &form));
+        return Ok(page_response(StatusCode::BAD_REQUEST, &form));
     }
     let hash = tokio::task::spawn_blocking(move || people::hash_password(&password))
         .await
@@ -241,56 +264,317 @@ struct TaskRow {
     id: i64,
     display_name: String,
     external_id: String,
+    status: &'static str,
     total_pages: i64,
     created_on: String,
 }
+
+struct TabLink {
+    key: &'static str,
+    label: &'static str,
+    active: bool,
+}
+
+/// The Documents tabs and the statuses each lists.
+const TABS: [(&str, &str, &[TaskStatus]); 2] = [
+    (
+        "review",
+        "To Review",
+        &[TaskStatus::ToReview, TaskStatus::InReview],
+    ),
+    (
+        "processed",
+        "Processed",
+        &[
+            TaskStatus::Reviewed,
+            TaskStatus::Exporting,
+            TaskStatus::ExportCompleted,
+            TaskStatus::ExportFailed,
+            TaskStatus::Processed,
+        ],
+    ),
+];
+
+const PAGE_SIZE: u32 = 50;
 
 #[derive(Template)]
 #[template(path = "documents.html")]
 struct DocumentsPage<'a> {
     user_name: &'a str,
     role: &'a str,
+    tabs: Vec<TabLink>,
+    tab: &'a str,
     tasks: Vec<TaskRow>,
+    page: u32,
+    has_next: bool,
 }
 
-pub async fn documents(Viewer(user): Viewer, State(state): State<AppState>) -> ApiResult<Response> {
-    let workspace_ids = if user.role.sees_every_workspace() {
-        Vec::new()
+/// The workspaces a person's lists are limited to; None: all of the organisation's.
+async fn visible_workspaces(state: &AppState, user: &User) -> ApiResult<Option<Vec<i64>>> {
+    if user.role.sees_every_workspace() {
+        Ok(None)
     } else {
-        state.store.assigned_workspaces(user.id).await?
+        Ok(Some(state.store.assigned_workspaces(user.id).await?))
+    }
+}
+
+/// One page of a tab's tasks, newest first, and whether more follow.
+async fn tab_tasks(
+    state: &AppState,
+    user: &User,
+    statuses: &[TaskStatus],
+    page: u32,
+) -> ApiResult<(Vec<TaskSummary>, bool)> {
+    let workspace_ids = match visible_workspaces(state, user).await? {
+        Some(ids) if ids.is_empty() => return Ok((Vec::new(), false)),
+        Some(ids) => ids,
+        None => Vec::new(),
     };
-    let tasks = if !user.role.sees_every_workspace() && workspace_ids.is_empty() {
-        Vec::new()
-    } else {
-        let filter = TaskFilter {
-            task_statuses: vec![TaskStatus::ToReview],
-            workspace_ids,
-            sort: TaskSort {
-                descending: true,
-                ..TaskSort::default()
+    let filter = TaskFilter {
+        task_statuses: statuses.to_vec(),
+        workspace_ids,
+        sort: TaskSort {
+            descending: true,
+            ..TaskSort::default()
+        },
+        ..TaskFilter::default()
+    };
+    let listed = state
+        .store
+        .tasks(
+            user.org_id,
+            &filter,
+            Page {
+                number: page,
+                size: PAGE_SIZE,
             },
-            ..TaskFilter::default()
-        };
-        let page = Page {
-            number: 1,
-            size: 50,
-        };
-        state.store.tasks(user.org_id, &filter, page).await?.items
-    };
+        )
+        .await?;
+    let has_next = i64::from(page) * i64::from(PAGE_SIZE) < listed.total_count;
+    Ok((listed.items, has_next))
+}
+
+pub async fn documents(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    query: Query,
+) -> ApiResult<Response> {
+    let tab = query.get("tab").unwrap_or("review");
+    let (key, _, statuses) = TABS
+        .iter()
+        .find(|(key, _, _)| *key == tab)
+        .copied()
+        .unwrap_or(TABS[0]);
+    let page = query.int("page")?.unwrap_or(1).clamp(1, 100_000) as u32;
+    let (tasks, has_next) = tab_tasks(&state, &user, statuses, page).await?;
     let rows = tasks
         .into_iter()
         .map(|t| TaskRow {
             id: t.id,
             display_name: t.display_name,
             external_id: t.external_id.unwrap_or_default(),
+            status: t.task_status.name(),
             total_pages: t.total_pages,
             created_on: t.created_at.to_api_string(),
+        })
+        .collect();
+    let tabs = TABS
+        .iter()
+        .map(|(k, label, _)| TabLink {
+            key: k,
+            label,
+            active: *k == key,
         })
         .collect();
     let view = DocumentsPage {
         user_name: user.display_name(),
         role: user.role.name(),
+        tabs,
+        tab: key,
         tasks: rows,
+        page,
+        has_next,
     };
-    Ok(page(StatusCode::OK, &view))
+    Ok(page_response(StatusCode::OK, &view))
+}
+
+/// A reviewable field as a row of the document view.
+struct FieldRow {
+    /// The form name: `kind:category`.
+    key: String,
+    category: String,
+    value: String,
+    confidence: String,
+    attention: bool,
+    first_attention: bool,
+}
+
+#[derive(Template)]
+#[template(path = "document.html")]
+struct DocumentPage<'a> {
+    user_name: &'a str,
+    role: &'a str,
+    task_id: i64,
+    name: &'a str,
+    status: &'a str,
+    holding: bool,
+    can_start: bool,
+    fields: Vec<FieldRow>,
+    error: Option<&'a str>,
+}
+
+/// The fields a reviewer can change, as the export shows them: (kind, category, value,
+/// confidence, issue or not detected).
+fn reviewable_fields(export: &ExportData) -> Vec<(FieldKind, String, String, f64, bool)> {
+    let mut fields = Vec::new();
+    for entity in export.chunks.iter().flat_map(|c| &c.entities) {
+        let Ok(kind) = FieldKind::parse(&entity.entity_type) else {
+            continue;
+        };
+        let value = entity.key_values.first().map(|kv| kv.content.clone());
+        let flagged =
+            entity.not_detected || entity.key_values.iter().any(|kv| kv.category == "issue");
+        fields.push((
+            kind,
+            entity.category.clone(),
+            value.unwrap_or_default(),
+            entity.confidence,
+            flagged,
+        ));
+    }
+    fields
+}
+
+fn field_key(kind: FieldKind, category: &str) -> String {
+    format!("{}:{category}", kind.entity_type())
+}
+
+pub async fn document(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> ApiResult<Response> {
+    let actor = Actor::User(user.clone());
+    let task = reviewable_task(&state, &actor, &task_id, false).await?;
+    let status = task.summary.task_status;
+    let threshold = state
+        .store
+        .workspace(user.org_id, Some(task.summary.workspace_id))
+        .await?
+        .map_or(0.9, |w| w.review.confidence_threshold);
+    let checkout = state.store.checkout(task.summary.id).await?;
+    let holding = status == TaskStatus::InReview
+        && checkout
+            .is_some_and(|c| c.is_held_by(&Reviewer::of(&user)) && c.is_live(Timestamp::now()));
+    let can_start = user.role.may_edit() && status == TaskStatus::ToReview;
+    let (id, name) = (task.summary.id, task.summary.display_name.clone());
+    let export = build_export(&state, task).await?;
+    let mut first = true;
+    let fields = reviewable_fields(&export)
+        .into_iter()
+        .map(|(kind, category, value, confidence, flagged)| {
+            let attention = flagged || confidence < threshold;
+            let first_attention = attention && std::mem::take(&mut first);
+            FieldRow {
+                key: field_key(kind, &category),
+                category,
+                value,
+                confidence: format!("{:.0} %", confidence * 100.0),
+                attention,
+                first_attention,
+            }
+        })
+        .collect();
+    let view = DocumentPage {
+        user_name: user.display_name(),
+        role: user.role.name(),
+        task_id: id,
+        name: &name,
+        status: status.name(),
+        holding,
+        can_start,
+        fields,
+        error: None,
+    };
+    Ok(page_response(StatusCode::OK, &view))
+}
+
+pub async fn start_review(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> ApiResult<Response> {
+    let actor = Actor::User(user);
+    let task = reviewable_task(&state, &actor, &task_id, true).await?;
+    check_out_task(&state, &actor, task.summary.id).await?;
+    Ok(Redirect::to(&format!("{DOCUMENTS_PATH}/{}", task.summary.id)).into_response())
+}
+
+pub async fn release_review(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> ApiResult<Response> {
+    let actor = Actor::User(user);
+    let task = reviewable_task(&state, &actor, &task_id, true).await?;
+    state
+        .store
+        .release(actor.org_id(), task.summary.id, &actor.reviewer())
+        .await?;
+    Ok(Redirect::to(DOCUMENTS_PATH).into_response())
+}
+
+/// Keeps what the reviewer changed, completes the review and opens the next task to review.
+pub async fn complete_review(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let actor = Actor::User(user.clone());
+    let task = reviewable_task(&state, &actor, &task_id, true).await?;
+    let id = task.summary.id;
+    let export = build_export(&state, task).await?;
+    let by = actor.reviewer();
+    let at = Timestamp::now();
+    let submitted: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let mut edits = Vec::new();
+    for (kind, category, value, _, _) in reviewable_fields(&export) {
+        let key = field_key(kind, &category);
+        let Some((_, new)) = submitted.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        if new.trim() == value.trim() {
+            continue;
+        }
+        let page_number = export
+            .chunks
+            .iter()
+            .flat_map(|c| &c.entities)
+            .find(|e| e.entity_type == kind.entity_type() && e.category == category)
+            .map_or(1, |e| u32::try_from(e.page_number).unwrap_or(1).max(1));
+        let change = Change::Set {
+            content: new.clone(),
+            page_number,
+            bbox: None,
+        };
+        FieldEdit::check(&category, &change)?;
+        edits.push(FieldEdit {
+            kind,
+            category,
+            change,
+            by: by.clone(),
+            at,
+        });
+    }
+    state.store.record_edits(user.org_id, id, &edits).await?;
+    state.store.complete_review(user.org_id, id, &by).await?;
+    // The next document: the oldest on the first page of those still to review (nobody holds
+    // them: held ones are InReview).
+    let (waiting, _) = tab_tasks(&state, &user, &[TaskStatus::ToReview], 1).await?;
+    let next = match waiting.last() {
+        Some(task) => format!("{DOCUMENTS_PATH}/{}", task.id),
+        None => DOCUMENTS_PATH.to_owned(),
+    };
+    Ok(Redirect::to(&next).into_response())
 }

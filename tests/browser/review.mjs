@@ -1,0 +1,64 @@
+// End-to-end review in a real headless Chromium, driven by playwright-core: sign in, open a
+// task from To Review, correct a field, complete it with the keyboard, find it in Processed.
+// Run by tests/api/browser.rs, which starts docket and checks the result through the API.
+// Arguments: base URL, e-mail, password, task id, field category, new value, artifacts dir.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("playwright-core");
+
+const [base, email, password, taskId, category, value, artifacts] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+let keystrokes = 0;
+const press = async (page, key) => {
+  keystrokes += 1;
+  await page.keyboard.press(key);
+};
+const shot = (page, name) => page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true });
+try {
+  const page = await browser.newPage();
+  const started = Date.now();
+  await page.goto(`${base}/signin`);
+  const paint = await page.evaluate(
+    () => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null
+  );
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", password);
+  await shot(page, "1-signin");
+  await Promise.all([page.waitForURL(`${base}/documents`), page.click("button[type=submit]")]);
+
+  // To Review: the first task has the focus; Enter opens it.
+  await page.waitForSelector(`a.open[href="/documents/${taskId}"]`);
+  await shot(page, "2-to-review");
+  await Promise.all([page.waitForURL(`${base}/documents/${taskId}`), press(page, "Enter")]);
+  // "Start review" has the focus.
+  await Promise.all([page.waitForSelector("form#review"), press(page, "Enter")]);
+  await shot(page, "3-review");
+
+  // Correct the field: click it, type the value.
+  const input = page.locator(`input[name="${category}"]`);
+  await input.click();
+  await input.fill(value);
+  keystrokes += value.length;
+  await shot(page, "4-corrected");
+  // Ctrl+Enter completes and opens the next document (none left: the list).
+  await Promise.all([page.waitForURL(`${base}/documents`), press(page, "Control+Enter")]);
+
+  await page.click("nav.tabs >> text=Processed");
+  await page.waitForSelector(`a.open[href="/documents/${taskId}"]`);
+  await shot(page, "5-processed");
+  console.log(JSON.stringify({ firstContentfulPaintMs: paint, keystrokes, totalMs: Date.now() - started }));
+} finally {
+  await browser.close();
+}
