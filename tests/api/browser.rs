@@ -72,7 +72,7 @@ async fn a_reviewer_corrects_and_completes_an_invoice_in_the_browser() {
             "long enough secret",
             &task.to_string(),
             "invoiceField:GrossTotal",
-            "1234.56",
+            "408,42",
             dir.to_str().unwrap(),
         ],
     )
@@ -85,6 +85,9 @@ async fn a_reviewer_corrects_and_completes_an_invoice_in_the_browser() {
     let total = entities(&export, "invoiceField")
         .find(|e| e["category"] == "GrossTotal")
         .unwrap();
-    assert_eq!(total["keyValues"][0]["content"], "1234.56");
+    assert_eq!(
+        total["keyValues"][0]["content"], "408,42",
+        "the word clicked"
+    );
     assert!(total["editedBy"].as_i64().is_some(), "{total}");
 }

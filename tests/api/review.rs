@@ -387,3 +387,46 @@ async fn tasks_go_to_their_assigned_reviewers() {
         .unwrap();
     assert_eq!(change.status(), 403, "but only managers change them");
 }
+
+#[tokio::test]
+async fn the_review_page_draws_each_page_for_those_who_may_see_it() {
+    let server = start().await;
+    let org = server.credentials.organization.id;
+    let workspace_id = server
+        .docket
+        .store()
+        .workspace(org, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Total 10,00")]]);
+    let (_, created) = upload(&server, workspace_id, pdf, None).await;
+    let task = created["taskId"].as_i64().unwrap();
+    server.wait_for(task, &[3]).await;
+    let (rev, _) = person(&server, "rev@example.pt", "Reviewer", workspace_id).await;
+
+    let (status, page) = rev.get(&format!("/documents/{task}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"data-text="Total""#),
+        "the words are over the picture"
+    );
+    let picture = rev
+        .request(Method::GET, &format!("/documents/{task}/pages/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(picture.status(), 200);
+    assert_eq!(picture.headers()["content-type"], "image/png");
+    let bytes = picture.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    for (page, expected) in [("2", 404), ("0", 404), ("x", 400)] {
+        let (status, _) = rev.get(&format!("/documents/{task}/pages/{page}")).await;
+        assert_eq!(status, expected, "page {page}");
+    }
+    let (status, _) = Browser::new(&server)
+        .get(&format!("/documents/{task}/pages/1"))
+        .await;
+    assert_eq!(status, 303, "signed out: sent to sign in");
+}

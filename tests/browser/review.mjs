@@ -1,13 +1,14 @@
 // End-to-end review in a real headless Chromium, driven by playwright-core: sign in, open a
 // task from To Review, correct a field, complete it with the keyboard, find it in Processed.
 // Run by tests/api/browser.rs, which starts docket and checks the result through the API.
-// Arguments: base URL, e-mail, password, task id, field category, new value, artifacts dir.
+// Arguments: base URL, e-mail, password, task id, field (form name), a word of the page to put
+// in it, artifacts dir.
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require("playwright-core");
 
-const [base, email, password, taskId, category, value, artifacts] = process.argv.slice(2);
+const [base, email, password, taskId, field, word, artifacts] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: [
@@ -46,11 +47,17 @@ try {
   await Promise.all([page.waitForSelector("form#review"), press(page, "Enter")]);
   await shot(page, "3-review");
 
-  // Correct the field: click it, type the value.
-  const input = page.locator(`input[name="${category}"]`);
+  // The page picture is drawn, with the words over it.
+  await page.waitForFunction(() => {
+    const img = document.querySelector("figure.page img");
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  // Correct the field by clicking it, then the word on the page.
+  const input = page.locator(`input[name="${field}"]`);
   await input.click();
-  await input.fill(value);
-  keystrokes += value.length;
+  await page.locator(`.word[data-text="${word}"]`).first().click();
+  const filled = await input.inputValue();
+  if (filled !== word) throw new Error(`the field holds ${JSON.stringify(filled)}, not ${word}`);
   await shot(page, "4-corrected");
   // Ctrl+Enter completes and opens the next document (none left: the list).
   await Promise.all([page.waitForURL(`${base}/documents`), press(page, "Control+Enter")]);

@@ -305,6 +305,7 @@ pub fn router(state: AppState) -> Router {
         .route(ui::DOCUMENTS_PATH, get(ui::documents))
         .route(ui::REVIEW_SCRIPT_PATH, get(ui::review_script))
         .route("/documents/{task}", get(ui::document))
+        .route("/documents/{task}/pages/{page}", get(ui::page_picture))
         .route("/documents/{task}/checkout", post(ui::start_review))
         .route("/documents/{task}/release", post(ui::release_review))
         .route("/documents/{task}/complete", post(ui::complete_review))

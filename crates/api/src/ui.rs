@@ -19,6 +19,7 @@ use super::AppState;
 use docket_domain::export::ExportData;
 use docket_domain::people::{self, Email, User, MIN_PASSWORD_CHARS};
 use docket_domain::review::{Change, FieldEdit, FieldKind, Reviewer};
+use docket_domain::text::{PageText, Rect};
 use docket_domain::{TaskStatus, Timestamp};
 use docket_store::{Page, TaskFilter, TaskSort, TaskSummary};
 
@@ -409,6 +410,41 @@ struct FieldRow {
     first_attention: bool,
 }
 
+/// A box over a page picture, in percent of the page (so it scales with the picture).
+struct PageBox {
+    left: String,
+    top: String,
+    width: String,
+    height: String,
+    /// A word's text, or the form name of the field the box is.
+    label: String,
+}
+
+impl PageBox {
+    fn new(rect: Rect, page: &PageText, label: String) -> Self {
+        let pct = |v: f64, of: f64| format!("{:.3}", v / of.max(1.0) * 100.0);
+        PageBox {
+            left: pct(rect.left, page.width),
+            top: pct(rect.top, page.height),
+            width: pct(rect.width(), page.width),
+            height: pct(rect.height(), page.height),
+            label,
+        }
+    }
+}
+
+/// A page of the viewer: its picture, its words and the fields found on it.
+struct PageView {
+    number: u32,
+    /// CSS aspect ratio, `width / height`.
+    ratio: String,
+    words: Vec<PageBox>,
+    fields: Vec<PageBox>,
+}
+
+/// Pages shown at once in the viewer (a longer document shows its first ones).
+const VIEWER_PAGES: usize = 20;
+
 #[derive(Template)]
 #[template(path = "document.html")]
 struct DocumentPage<'a> {
@@ -420,6 +456,7 @@ struct DocumentPage<'a> {
     holding: bool,
     can_start: bool,
     fields: Vec<FieldRow>,
+    pages: Vec<PageView>,
     error: Option<&'a str>,
 }
 
@@ -469,6 +506,7 @@ pub async fn document(
     let can_start = user.role.may_edit() && status == TaskStatus::ToReview;
     let (id, name) = (task.summary.id, task.summary.display_name.clone());
     let export = build_export(&state, task).await?;
+    let pages = page_views(&state, id, &export).await?;
     let mut first = true;
     let fields = reviewable_fields(&export)
         .into_iter()
@@ -494,9 +532,93 @@ pub async fn document(
         holding,
         can_start,
         fields,
+        pages,
         error: None,
     };
     Ok(page_response(StatusCode::OK, &view))
+}
+
+/// The viewer's pages: each page's words, and the boxes of the reviewable fields on it.
+async fn page_views(
+    state: &AppState,
+    task_id: i64,
+    export: &ExportData,
+) -> ApiResult<Vec<PageView>> {
+    let Some(result) = state.store.task_result(task_id).await? else {
+        return Ok(Vec::new());
+    };
+    let pages: Vec<PageText> =
+        serde_json::from_str(&result.pages_json).map_err(anyhow::Error::from)?;
+    let views = pages
+        .iter()
+        .take(VIEWER_PAGES)
+        .map(|page| {
+            let words = page
+                .lines
+                .iter()
+                .flat_map(|l| &l.words)
+                .map(|w| PageBox::new(w.bbox, page, w.text.clone()))
+                .collect();
+            let fields = export
+                .chunks
+                .iter()
+                .flat_map(|c| &c.entities)
+                .filter_map(|e| {
+                    let kind = FieldKind::parse(&e.entity_type).ok()?;
+                    let value = e.key_values.first()?;
+                    let b = &value.region.bounding_box;
+                    let placed = value.page_number == i64::from(page.page_number)
+                        && b.width > 0.0
+                        && b.height > 0.0;
+                    let rect = Rect {
+                        left: b.left,
+                        top: b.top,
+                        right: b.right,
+                        bottom: b.bottom,
+                    };
+                    placed.then(|| PageBox::new(rect, page, field_key(kind, &e.category)))
+                })
+                .collect();
+            PageView {
+                number: page.page_number,
+                ratio: format!("{:.3} / {:.3}", page.width.max(1.0), page.height.max(1.0)),
+                words,
+                fields,
+            }
+        })
+        .collect();
+    Ok(views)
+}
+
+/// A page of a task as a picture (PNG), drawn by a document reader.
+pub async fn page_picture(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path((task_id, page)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let actor = Actor::User(user);
+    let task = reviewable_task(&state, &actor, &task_id, false).await?;
+    let page: u32 = page
+        .trim_end_matches(".png")
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{page:?} is not a page number")))?;
+    let in_range = page >= 1 && i64::from(page) <= task.summary.total_pages;
+    let Some(original) = task.original.filter(|_| in_range) else {
+        return Err(ApiError::NotFound("page"));
+    };
+    let png = state
+        .pipeline
+        .render_page(actor.org_id(), &original.key, page)
+        .await?
+        .ok_or(ApiError::NotFound("page"))?;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=3600"),
+        ),
+    ];
+    Ok((headers, png).into_response())
 }
 
 pub async fn start_review(

@@ -88,6 +88,52 @@ pub fn recognize_pages(
     }
 }
 
+/// A picture of page `index` (from 0) for people to look at, its longer side at most
+/// `max_side` pixels, as PNG.
+pub fn render_page(bytes: &[u8], index: u32, max_side: u32) -> Result<Vec<u8>, Unreadable> {
+    let image = match detect::detect(bytes)? {
+        DocumentKind::Pdf => {
+            let document = pdf::Document::open(bytes).map_err(|e| Unreadable(e.to_string()))?;
+            document
+                .render(index, VIEW_DPI, max_side)
+                .map_err(|e| Unreadable(e.to_string()))?
+                .image
+        }
+        DocumentKind::Tiff => {
+            let mut found = None;
+            for_each_tiff_page(bytes, index..index + 1, |_, image| {
+                found = Some(image);
+                Ok(())
+            })?;
+            found.ok_or_else(|| Unreadable(format!("there is no page {}", index + 1)))?
+        }
+        _ if index == 0 => decode_image(bytes)?,
+        _ => return Err(Unreadable(format!("there is no page {}", index + 1))),
+    };
+    let (width, height) = image.dimensions();
+    let longest = width.max(height).max(1);
+    let image = if longest > max_side {
+        let scale = f64::from(max_side) / f64::from(longest);
+        let size = |side: u32| ((f64::from(side) * scale).round() as u32).max(1);
+        image::imageops::resize(
+            &image,
+            size(width),
+            size(height),
+            image::imageops::FilterType::Triangle,
+        )
+    } else {
+        image
+    };
+    let mut png = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| Unreadable(format!("cannot encode the page: {e}")))?;
+    Ok(png)
+}
+
+/// Resolution of page pictures for people (a screen's, not OCR's).
+const VIEW_DPI: f64 = 110.0;
+
 /// Understanding of the recognised pages, in page order.
 pub fn understand(pages: Vec<RecognizedPage>, options: &Options) -> Recognition {
     let mut texts = Vec::with_capacity(pages.len());

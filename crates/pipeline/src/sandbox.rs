@@ -68,6 +68,8 @@ pub enum Job {
         first: u32,
         count: u32,
     },
+    /// Draw page `page` (from 0) as PNG for people, its longer side at most `max_side` pixels.
+    Render { page: u32, max_side: u32 },
 }
 
 /// The line before a document's bytes.
@@ -96,6 +98,10 @@ pub enum Message {
     Done,
     Unreadable {
         reason: String,
+    },
+    /// A page picture, PNG in base64.
+    Rendered {
+        png: String,
     },
 }
 
@@ -210,6 +216,7 @@ impl ReaderSlot {
         let doing = match job {
             Job::Inspect { .. } => "reading the file".to_owned(),
             Job::Recognize { first, .. } => format!("page {}", first + 1),
+            Job::Render { page, .. } => format!("drawing page {}", page + 1),
         };
         Ok(Session {
             reader,
@@ -276,7 +283,7 @@ impl Session<'_> {
         match &message {
             Message::Page { index, .. } => self.doing = format!("page {}", index + 2),
             Message::Done | Message::Unreadable { .. } => self.reader.idle = true,
-            Message::Inspected { .. } => {}
+            Message::Inspected { .. } | Message::Rendered { .. } => {}
         }
         Ok(message)
     }
@@ -359,6 +366,12 @@ fn run_job(job: Job, document: &[u8], out: &mut impl Write) -> anyhow::Result<()
                 })
             })
         }
+        Job::Render { page, max_side } => recognize::render_page(document, page, max_side)
+            .and_then(|png| {
+                use base64::Engine;
+                let png = base64::engine::general_purpose::STANDARD.encode(png);
+                send(&Message::Rendered { png })
+            }),
     };
     match outcome {
         Ok(()) => send(&Message::Done),

@@ -20,6 +20,9 @@ use docket_domain::{TaskStatus, Timestamp, WorkspaceTemplate};
 use docket_store::blobs::BlobStore;
 use docket_store::{ClaimedJob, JobStage, QueueLimits, Store, StoredFile};
 
+/// Longer side of a page picture for people, in pixels.
+const PAGE_PICTURE_SIDE: u32 = 1600;
+
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     pub workers: usize,
@@ -110,6 +113,42 @@ impl Pipeline {
             pages_in_flight: self.config.pages_in_flight.into(),
             page_batch: self.config.page_batch.into(),
         }
+    }
+
+    /// A picture of a stored document's page (from 1) for people, PNG, drawn by a document
+    /// reader of its own (a hostile file hurts only that reader); None when there is no such
+    /// page or the file cannot be drawn.
+    pub async fn render_page(
+        &self,
+        org_id: i64,
+        original_key: &str,
+        page_number: u32,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(bytes) = self.blobs.find(original_key).await? else {
+            return Ok(None);
+        };
+        let job = sandbox::Job::Render {
+            page: page_number.saturating_sub(1),
+            max_side: PAGE_PICTURE_SIDE,
+        };
+        let mut slot = ReaderSlot::default();
+        let mut session = slot
+            .start(&self.config.sandbox, org_id, &job, &bytes)
+            .await?;
+        let png = match session.next().await {
+            Ok(Message::Rendered { png }) => png,
+            Ok(Message::Unreadable { reason }) => {
+                debug!(reason, "page not drawn");
+                return Ok(None);
+            }
+            Ok(other) => anyhow::bail!("the document reader answered {other:?} to render"),
+            Err(e) => {
+                warn!(error = %e, "drawing a page failed");
+                return Ok(None);
+            }
+        };
+        use base64::Engine;
+        Ok(Some(base64::engine::general_purpose::STANDARD.decode(png)?))
     }
 
     /// Tells an idle worker there is new work.
