@@ -430,3 +430,71 @@ async fn the_review_page_draws_each_page_for_those_who_may_see_it() {
         .await;
     assert_eq!(status, 303, "signed out: sent to sign in");
 }
+
+/// An invoice of one supplier with a reference the general reading does not know as a field.
+fn supplier_invoice(number: &str, reference: &str, total: &str) -> Vec<u8> {
+    let run = |y: f64, text: &str| TextRun::new(72.0, y, 11.0, text);
+    text_pdf(&[vec![
+        run(72.0, "Construções Ribeiro & Filhos, Lda."),
+        run(88.0, "NIF: 519570545"),
+        run(130.0, &format!("Fatura n.º {number}")),
+        run(146.0, "Data: 04-11-2024"),
+        run(162.0, &format!("Ref. obra {reference}")),
+        run(220.0, &format!("Total: {total} EUR")),
+    ]])
+}
+
+#[tokio::test]
+async fn a_correction_teaches_the_suppliers_next_invoice() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesUniversal").await;
+    let first = process(
+        &server,
+        workspace_id,
+        "a.pdf",
+        supplier_invoice("FT 1/7", "OB-2231", "10,00"),
+    )
+    .await;
+    let task = first["taskId"].as_i64().unwrap();
+    assert!(
+        entities(&first, "invoiceField").all(|e| e["category"] != "ProjectReference"),
+        "recognition alone does not know the field"
+    );
+    assert_eq!(
+        as_client(&server, Method::POST, task, "checkout", None)
+            .await
+            .0,
+        200
+    );
+    let edit = json!({"fields": [
+        {"type": "invoiceField", "category": "ProjectReference", "content": "OB-2231"}]});
+    assert_eq!(
+        as_client(&server, Method::PATCH, task, "fields", Some(edit))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        as_client(&server, Method::POST, task, "complete", None)
+            .await
+            .0,
+        200
+    );
+
+    let second = process(
+        &server,
+        workspace_id,
+        "b.pdf",
+        supplier_invoice("FT 1/8", "OB-2290", "12,00"),
+    )
+    .await;
+    let learnt = field(&second, "ProjectReference");
+    assert_eq!(learnt["keyValues"][0]["content"], "OB-2290", "{learnt}");
+    assert!(learnt["confidence"].as_f64().unwrap() >= 0.99);
+    assert!(
+        learnt["keyValues"][0]["boundingBox"]["width"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}

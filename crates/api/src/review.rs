@@ -185,6 +185,16 @@ pub(super) async fn check_out_task(state: &AppState, actor: &Actor, id: i64) -> 
     Ok(())
 }
 
+/// Remembers what the completed review taught about the supplier; a failure to learn does
+/// not undo the review.
+pub(super) async fn learn_from(state: &AppState, org_id: i64, task_id: i64) {
+    match state.pipeline.learn_from_review(org_id, task_id).await {
+        Ok(0) => {}
+        Ok(rules) => tracing::info!(task_id, rules, "learnt from the review"),
+        Err(e) => tracing::warn!(task_id, error = %e, "learning from the review failed"),
+    }
+}
+
 /// Give a checked-out task back (InReview → ToReview); its edits stay.
 #[utoipa::path(
     post,
@@ -226,6 +236,7 @@ pub async fn complete(
         .store
         .complete_review(actor.org_id(), id, &actor.reviewer())
         .await?;
+    learn_from(&state, actor.org_id(), id).await;
     Ok(Json(review_state(&state, actor.org_id(), id).await?))
 }
 

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::auth::Actor;
 use super::error::{ApiError, ApiResult};
 use super::input::Query;
-use super::review::{check_out_task, reviewable_task};
+use super::review::{check_out_task, learn_from, reviewable_task};
 use super::session::{self, ClientAddr};
 use super::tasks::build_export;
 use super::AppState;
@@ -691,6 +691,7 @@ pub async fn complete_review(
     }
     state.store.record_edits(user.org_id, id, &edits).await?;
     state.store.complete_review(user.org_id, id, &by).await?;
+    learn_from(&state, user.org_id, id).await;
     // The next document: the oldest on the first page of those still to review (nobody holds
     // them: held ones are InReview).
     let (waiting, _) = tab_tasks(&state, &user, &[TaskStatus::ToReview], 1).await?;

@@ -5,6 +5,7 @@
 pub mod credentials;
 pub mod export;
 pub mod job;
+pub mod learning;
 pub mod lifecycle;
 pub mod people;
 pub mod review;

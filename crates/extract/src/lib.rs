@@ -10,6 +10,7 @@ pub mod invoice;
 pub mod keyvalues;
 pub mod language;
 pub mod lattice;
+pub mod learning;
 mod lexicon;
 pub mod line_items;
 pub mod normalize;

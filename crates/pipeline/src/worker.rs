@@ -13,10 +13,14 @@ use super::fetch::{FetchPolicy, Fetcher};
 use super::recognize::{self, Recognition, RecognizedPage};
 use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Session};
 use super::sweeper;
+use docket_domain::learning::supplier_key;
 use docket_domain::lifecycle::LifecyclePolicy;
+use docket_domain::review::Change;
+use docket_domain::text::PageText;
 use docket_domain::understanding::Understanding;
 use docket_domain::workspace::DEFAULT_LANGUAGES;
 use docket_domain::{TaskStatus, Timestamp, WorkspaceTemplate};
+use docket_extract::learning;
 use docket_store::blobs::BlobStore;
 use docket_store::{ClaimedJob, JobStage, QueueLimits, Store, StoredFile};
 
@@ -149,6 +153,39 @@ impl Pipeline {
         };
         use base64::Engine;
         Ok(Some(base64::engine::general_purpose::STANDARD.decode(png)?))
+    }
+
+    /// Learns from a completed review: each field a reviewer set whose value stands on the
+    /// page after a label becomes a rule for the document's supplier.
+    pub async fn learn_from_review(&self, org_id: i64, task_id: i64) -> anyhow::Result<usize> {
+        let Some(result) = self.store.task_result(task_id).await? else {
+            return Ok(0);
+        };
+        let pages: Vec<PageText> = serde_json::from_str(&result.pages_json)?;
+        let mut understanding: Understanding = serde_json::from_str(&result.understanding_json)?;
+        let edits = self.store.field_edits(task_id).await?;
+        docket_domain::review::apply(&mut understanding, &edits);
+        let Some(supplier) = supplier_key(&understanding) else {
+            return Ok(0);
+        };
+        let mut learnt = 0;
+        // The last value each field was given.
+        for (i, edit) in edits.iter().enumerate() {
+            let later = edits[i + 1..]
+                .iter()
+                .any(|e| e.kind == edit.kind && e.category == edit.category);
+            let Change::Set { content, .. } = &edit.change else {
+                continue;
+            };
+            if later {
+                continue;
+            }
+            if let Some(rule) = learning::derive_rule(&pages, edit.kind, &edit.category, content) {
+                self.store.remember_rule(org_id, &supplier, &rule).await?;
+                learnt += 1;
+            }
+        }
+        Ok(learnt)
     }
 
     /// Tells an idle worker there is new work.
@@ -554,6 +591,14 @@ impl Pipeline {
             .map(|l| l.words.len())
             .sum();
         let pages_json = serde_json::to_string(&pages)?;
+        let mut understanding = understanding;
+        if let Some(supplier) = supplier_key(&understanding) {
+            let rules = self.store.supplier_rules(task.org_id, &supplier).await?;
+            let changed = learning::apply(&pages, &mut understanding, &rules);
+            if !changed.is_empty() {
+                info!(supplier, fields = ?changed, "fields found as the supplier's corrections taught");
+            }
+        }
         let understanding_json = serde_json::to_string(&understanding)?;
         let by_rule = self
             .automatic_review(task.summary.workspace_id, &understanding)

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub use docket_domain::job::{ClaimedJob, JobStage, QueueDepth, QueueLimits};
+pub use docket_domain::learning::LearnedRule;
 pub use docket_domain::people::{Email, Invite, Invited, PasswordLink, Role, User, UserStatus};
 pub use docket_domain::review::{Checkout, FieldEdit, ReviewSettings, Reviewer};
 pub use docket_domain::task::{
@@ -342,6 +343,19 @@ pub trait Lifecycle {
     async fn task_flag(&self, task_id: i64) -> StoreResult<Option<String>>;
 }
 
+/// What reviewers' corrections taught, per supplier of an organisation.
+#[async_trait]
+pub trait Learning {
+    /// Keeps the rule, replacing the supplier's earlier one for the same field.
+    async fn remember_rule(
+        &self,
+        org_id: i64,
+        supplier: &str,
+        rule: &LearnedRule,
+    ) -> StoreResult<()>;
+    async fn supplier_rules(&self, org_id: i64, supplier: &str) -> StoreResult<Vec<LearnedRule>>;
+}
+
 /// What operations ask of the database.
 #[async_trait]
 pub trait Operations {
@@ -354,7 +368,17 @@ pub trait Operations {
 
 /// A database backend: every port.
 pub trait Backend:
-    Credentials + Catalog + Tasks + Jobs + People + Reviews + Lifecycle + Operations + Send + Sync
+    Credentials
+    + Catalog
+    + Tasks
+    + Jobs
+    + People
+    + Reviews
+    + Lifecycle
+    + Learning
+    + Operations
+    + Send
+    + Sync
 {
 }
 
@@ -366,6 +390,7 @@ impl<T> Backend for T where
         + People
         + Reviews
         + Lifecycle
+        + Learning
         + Operations
         + Send
         + Sync

@@ -8,6 +8,7 @@
 //! one concrete driver, without the higher-ranked bounds a generic executor needs.
 
 mod jobs;
+mod learning;
 mod lifecycle;
 mod people;
 mod reviews;
