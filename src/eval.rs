@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::domain::text::PageText;
-use crate::domain::understanding::Field;
+use crate::domain::understanding::{Field, Understanding};
 use crate::pipeline::recognize::{self, Options, RecognizedPage};
 use crate::pipeline::sandbox::{self, Message, ReaderSlot, SandboxConfig};
 
@@ -30,6 +30,9 @@ pub struct EvalOptions {
     pub ignore_embedded: bool,
     /// Score the fields an embedded e-invoice states beyond the truth file, against the XML.
     pub embedded_truth: bool,
+    /// Also measure learning from corrections: documents in name order, each read with what
+    /// its supplier's earlier documents taught once a reviewer corrected them to the truth.
+    pub learn: bool,
 }
 
 /// `NAME.truth.json`: the values a reader must find in `document` (a path beside it).
@@ -50,6 +53,7 @@ struct Scored {
     fields: Vec<Field>,
     /// Item rows found in line-item tables.
     item_rows: usize,
+    understanding: Understanding,
 }
 
 /// Confidence bands of the calibration table, lower bounds.
@@ -116,7 +120,90 @@ pub fn run(options: &EvalOptions) -> anyhow::Result<()> {
         anyhow::Ok(all)
     })?;
     report(&scored);
+    if options.learn {
+        learning_report(scored);
+    }
     Ok(())
+}
+
+/// The value of a field as a client finds it: invoice and receipt fields, then key-values.
+fn found_in<'a>(understanding: &'a Understanding, category: &str) -> Option<&'a str> {
+    let fields = understanding.invoice.iter().chain(&understanding.receipt);
+    fields
+        .chain(&understanding.key_values)
+        .find(|f| f.category_normalized == category)
+        .map(|f| f.content_normalized.as_str())
+}
+
+/// Simulated review with learning: documents in name order, grouped by supplier as read (its
+/// tax id, else its name, as the server keys them). Each document is read with the rules its
+/// supplier's earlier documents taught; then its reviewer corrects every field still wrong to
+/// the truth, and docket learns from each correction whose value stands on the page. Prints,
+/// over the documents whose supplier was seen before, the fields right without and with
+/// learning.
+fn learning_report(mut scored: Vec<Scored>) {
+    use crate::domain::learning::{supplier_key, LearnedRule};
+    use crate::domain::review::FieldKind;
+    use crate::extract::learning;
+    scored.sort_by(|a, b| a.document.cmp(&b.document));
+    let mut taught: BTreeMap<String, Vec<LearnedRule>> = BTreeMap::new();
+    let (mut documents, mut fields, mut before, mut after, mut rules_learnt) = (0, 0, 0, 0, 0);
+    for doc in &scored {
+        // The supplier as read, as the server keys it.
+        let Some(supplier) = supplier_key(&doc.understanding) else {
+            continue;
+        };
+        let mut understanding = doc.understanding.clone();
+        if let Some(rules) = taught.get(&supplier) {
+            learning::apply(&doc.pages, &mut understanding, rules);
+            documents += 1;
+            for (category, expected) in &doc.expected {
+                let right = |u: &Understanding| {
+                    found_in(u, category).is_some_and(|got| is_right(category, got, expected))
+                };
+                fields += 1;
+                before += usize::from(right(&doc.understanding));
+                after += usize::from(right(&understanding));
+            }
+        }
+        let kind = if doc.understanding.receipt.is_empty() {
+            FieldKind::Invoice
+        } else {
+            FieldKind::Receipt
+        };
+        let rules = taught.entry(supplier).or_default();
+        for (category, expected) in &doc.expected {
+            let right = found_in(&understanding, category)
+                .is_some_and(|got| is_right(category, got, expected));
+            if right {
+                continue;
+            }
+            let read_as = doc
+                .understanding
+                .invoice
+                .iter()
+                .chain(&doc.understanding.receipt)
+                .find(|f| f.category_normalized == *category)
+                .map(|f| f.content.as_str());
+            if let Some(rule) = learning::learn(&doc.pages, kind, category, expected, read_as) {
+                rules.retain(|r| r.category != rule.category);
+                rules.push(rule);
+                rules_learnt += 1;
+            }
+        }
+    }
+    println!();
+    println!(
+        "learning from corrections: {documents} documents of a supplier seen before, {rules_learnt} rules learnt"
+    );
+    println!(
+        "  fields right without learning: {before} / {fields} ({:.3})",
+        ratio(before, fields)
+    );
+    println!(
+        "  fields right with learning:    {after} / {fields} ({:.3})",
+        ratio(after, fields)
+    );
 }
 
 fn collect_truths(dir: &Path, into: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -213,6 +300,7 @@ async fn score(
         expected: truth.fields,
         found,
         item_rows,
+        understanding: understood.clone(),
         pages: recognition.pages,
         fields: understood
             .invoice

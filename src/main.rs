@@ -114,6 +114,10 @@ struct EvalArgs {
     /// Render PDFs into image-only PDFs at DPI first (e.g. 200): measures reading them as scans.
     #[arg(long, value_name = "DPI")]
     as_images: Option<f64>,
+    /// Also measure learning from corrections: in name order, each document read with the
+    /// rules its supplier's earlier documents taught once corrected to their truth.
+    #[arg(long)]
+    learn: bool,
 }
 
 #[derive(Args)]
@@ -375,6 +379,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 as_images: args.as_images,
                 ignore_embedded: args.ignore_embedded,
                 embedded_truth: args.embedded_truth,
+                learn: args.learn,
             };
             tokio::task::spawn_blocking(move || docket::eval::run(&options)).await?
         }

@@ -26,6 +26,9 @@ const press = async (page, key) => {
   keystrokes += 1;
   await page.keyboard.press(key);
 };
+// Autofocus lands when the page is next rendered, which may be after "load": wait for it.
+const focused = (page, selector) =>
+  page.waitForFunction((s) => document.activeElement?.matches(s), selector);
 const shot = (page, name) => page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true });
 try {
   const page = await browser.newPage();
@@ -40,10 +43,11 @@ try {
   await Promise.all([page.waitForURL(`${base}/documents`), page.click("button[type=submit]")]);
 
   // To Review: the first task has the focus; Enter opens it.
-  await page.waitForSelector(`a.open[href="/documents/${taskId}"]`);
+  await focused(page, `a.open[href="/documents/${taskId}"]`);
   await shot(page, "2-to-review");
   await Promise.all([page.waitForURL(`${base}/documents/${taskId}`), press(page, "Enter")]);
   // "Start review" has the focus.
+  await focused(page, "#start");
   await Promise.all([page.waitForSelector("form#review"), press(page, "Enter")]);
   await shot(page, "3-review");
 

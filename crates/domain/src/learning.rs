@@ -18,6 +18,11 @@ pub struct LearnedRule {
     /// The value's shape: each digit `9`, each letter `A`, other characters kept
     /// (`FT A2024/1412` → `AA A9999/9999`).
     pub shape: String,
+    /// For a value that is not on the page as the reviewer wrote it (misread, say): what the
+    /// supplier's documents were read as, and what the reviewer made it. The label and shape
+    /// are then empty.
+    #[serde(default)]
+    pub replace: Option<(String, String)>,
 }
 
 /// The shape of a value (see `LearnedRule::shape`).

@@ -7,28 +7,54 @@ use docket_domain::review::FieldKind;
 use docket_domain::text::{Line, PageText, Rect, Word};
 use docket_domain::understanding::{Field, Understanding};
 
+use crate::normalize;
+
 /// Confidence of a field found by a supplier's rule.
 const LEARNED_CONFIDENCE: f64 = 0.99;
 /// Words of a label kept at most (the ones nearest the value).
 const LABEL_WORDS: usize = 4;
 
-/// Where `value` is on the pages: page, line index and the range of its words.
-fn locate<'a>(pages: &'a [PageText], value: &str) -> Option<(&'a PageText, usize, usize, usize)> {
-    let wanted = fold(value);
+/// Longest value, in words, a rule looks for.
+const VALUE_WORDS: usize = 8;
+
+/// A field's value typed by its category (dates ISO, amounts with `.`, compact ids), so that
+/// a value given as `2018-03-05` is found where the page says `05.03.2018`.
+pub fn normalized(category: &str, text: &str) -> String {
+    let typed = if category.ends_with("Date") {
+        // A value given already typed (ISO) is taken as it is.
+        let iso = shape(text) == "9999-99-99";
+        normalize::date(text).or_else(|| iso.then(|| text.trim().to_owned()))
+    } else if category.contains("Total") || category.starts_with("Vat") || category == "Amount" {
+        normalize::amount(text)
+    } else if category.ends_with("TaxId") {
+        normalize::tax_id(text)
+    } else if category == "Iban" {
+        normalize::iban(text)
+    } else {
+        None
+    };
+    typed.unwrap_or_else(|| fold(text))
+}
+
+/// Where `value` of the field `category` is on the pages: page, line index and the range of
+/// its words.
+fn locate<'a>(
+    pages: &'a [PageText],
+    category: &str,
+    value: &str,
+) -> Option<(&'a PageText, usize, usize, usize)> {
+    let wanted = normalized(category, value);
     if wanted.is_empty() {
         return None;
     }
-    for page in pages {
-        for (l, line) in page.lines.iter().enumerate() {
-            for start in 0..line.words.len() {
-                let mut joined = String::new();
-                for end in start..line.words.len() {
-                    joined.push_str(&fold(&line.words[end].text));
-                    if joined == wanted {
-                        return Some((page, l, start, end + 1));
-                    }
-                    if !wanted.starts_with(&joined) {
-                        break;
+    // Shortest first: a longer run may hold the value with its label ("Datum: 05.03.2018").
+    for length in 1..=VALUE_WORDS {
+        for page in pages {
+            for (l, line) in page.lines.iter().enumerate() {
+                for start in 0..line.words.len().saturating_sub(length - 1) {
+                    let end = start + length;
+                    if normalized(category, &words_text(&line.words[start..end])) == wanted {
+                        return Some((page, l, start, end));
                     }
                 }
             }
@@ -49,7 +75,7 @@ pub fn derive_rule(
     category: &str,
     value: &str,
 ) -> Option<LearnedRule> {
-    let (page, l, start, _) = locate(pages, value)?;
+    let (page, l, start, end) = locate(pages, category, value)?;
     let line = &page.lines[l];
     let before = &line.words[start.saturating_sub(LABEL_WORDS)..start];
     let label = if before.is_empty() {
@@ -64,7 +90,30 @@ pub fn derive_rule(
         kind,
         category: category.to_owned(),
         label,
-        shape: shape(value),
+        // The shape of the value as the page writes it, which is what the next page shows.
+        shape: shape(&words_text(&line.words[start..end])),
+        replace: None,
+    })
+}
+
+/// The rule a correction gives: where the value stands after a label, or else, when the field
+/// had been read as something else (a misread name), that reading and its correction.
+pub fn learn(
+    pages: &[PageText],
+    kind: FieldKind,
+    category: &str,
+    value: &str,
+    read_as: Option<&str>,
+) -> Option<LearnedRule> {
+    derive_rule(pages, kind, category, value).or_else(|| {
+        let read_as = read_as.filter(|r| !fold(r).is_empty() && fold(r) != fold(value))?;
+        Some(LearnedRule {
+            kind,
+            category: category.to_owned(),
+            label: String::new(),
+            shape: String::new(),
+            replace: Some((read_as.trim().to_owned(), value.trim().to_owned())),
+        })
     })
 }
 
@@ -85,7 +134,7 @@ fn find(pages: &[PageText], rule: &LearnedRule) -> Option<(u32, String, Rect)> {
                 rest
             };
             for start in 0..candidates.len() {
-                for end in start + 1..=candidates.len().min(start + 8) {
+                for end in start + 1..=candidates.len().min(start + VALUE_WORDS) {
                     let words = &candidates[start..end];
                     let text = words_text(words);
                     if shape(&text) == rule.shape {
@@ -113,6 +162,16 @@ fn label_end(line: &Line, label: &str) -> Option<usize> {
     None
 }
 
+/// The typed value where the category has a type, else the text as found.
+fn normalized_or_as_is(category: &str, text: &str) -> String {
+    let typed = normalized(category, text);
+    if typed == fold(text) {
+        text.trim().to_owned()
+    } else {
+        typed
+    }
+}
+
 /// Applies the supplier's rules: each field a rule finds takes the value it found, with high
 /// confidence. Returns the categories changed.
 pub fn apply(
@@ -122,20 +181,33 @@ pub fn apply(
 ) -> Vec<String> {
     let mut changed = Vec::new();
     for rule in rules {
-        let Some((page_number, text, bbox)) = find(pages, rule) else {
-            continue;
-        };
         let fields = match rule.kind {
             FieldKind::Invoice => &mut understanding.invoice,
             FieldKind::Receipt => &mut understanding.receipt,
             FieldKind::KeyValue => &mut understanding.key_values,
         };
+        if let Some((read_as, corrected)) = &rule.replace {
+            let misread = fields.iter_mut().find(|f| {
+                f.category_normalized == rule.category && fold(&f.content) == fold(read_as)
+            });
+            if let Some(field) = misread {
+                field.content = corrected.clone();
+                field.content_normalized = normalized_or_as_is(&rule.category, corrected);
+                field.confidence = LEARNED_CONFIDENCE;
+                field.issue = None;
+                changed.push(rule.category.clone());
+            }
+            continue;
+        }
+        let Some((page_number, text, bbox)) = find(pages, rule) else {
+            continue;
+        };
         let field = Field {
             page_number,
             category: rule.category.clone(),
             category_normalized: rule.category.clone(),
-            content: text.clone(),
-            content_normalized: text,
+            content_normalized: normalized_or_as_is(&rule.category, &text),
+            content: text,
             bbox: Some(bbox),
             confidence: LEARNED_CONFIDENCE,
             issue: None,
@@ -227,5 +299,43 @@ mod tests {
         apply(&label_above, &mut understanding, &[rule]);
         assert_eq!(understanding.invoice[0].content, "PO-7000");
         assert!(derive_rule(&first, FieldKind::Invoice, "X", "not on the page").is_none());
+
+        // A misread name is corrected the same way on the supplier's next document.
+        let misread = learn(
+            &first,
+            FieldKind::Receipt,
+            "MerchantName",
+            "SANYU",
+            Some("SANYO"),
+        );
+        let rule = misread.unwrap();
+        assert_eq!(rule.replace, Some(("SANYO".into(), "SANYU".into())));
+        let mut understanding = Understanding {
+            receipt: vec![Field {
+                page_number: 1,
+                category: "MerchantName".into(),
+                category_normalized: "MerchantName".into(),
+                content: "SANYO".into(),
+                content_normalized: "SANYO".into(),
+                bbox: None,
+                confidence: 0.6,
+                issue: None,
+            }],
+            ..Understanding::default()
+        };
+        apply(&first, &mut understanding, std::slice::from_ref(&rule));
+        assert_eq!(understanding.receipt[0].content, "SANYU");
+
+        let dated = [page(&[&[("Lieferdatum:", 10.0), ("05.03.2018", 90.0)]])];
+        let rule = derive_rule(&dated, FieldKind::Invoice, "DeliveryDate", "2018-03-05").unwrap();
+        assert_eq!(rule.shape, "99.99.9999");
+        let next = [page(&[&[("Lieferdatum:", 10.0), ("17.04.2018", 90.0)]])];
+        let mut understanding = Understanding::default();
+        apply(&next, &mut understanding, &[rule]);
+        let found = &understanding.invoice[0];
+        assert_eq!(
+            (found.content.as_str(), found.content_normalized.as_str()),
+            ("17.04.2018", "2018-04-17")
+        );
     }
 }

@@ -15,7 +15,7 @@ use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Ses
 use super::sweeper;
 use docket_domain::learning::supplier_key;
 use docket_domain::lifecycle::LifecyclePolicy;
-use docket_domain::review::Change;
+use docket_domain::review::{Change, FieldKind};
 use docket_domain::text::PageText;
 use docket_domain::understanding::Understanding;
 use docket_domain::workspace::DEFAULT_LANGUAGES;
@@ -162,12 +162,12 @@ impl Pipeline {
             return Ok(0);
         };
         let pages: Vec<PageText> = serde_json::from_str(&result.pages_json)?;
-        let mut understanding: Understanding = serde_json::from_str(&result.understanding_json)?;
-        let edits = self.store.field_edits(task_id).await?;
-        docket_domain::review::apply(&mut understanding, &edits);
-        let Some(supplier) = supplier_key(&understanding) else {
+        let read: Understanding = serde_json::from_str(&result.understanding_json)?;
+        // The supplier as its documents are read (a misread name reads the same next time).
+        let Some(supplier) = supplier_key(&read) else {
             return Ok(0);
         };
+        let edits = self.store.field_edits(task_id).await?;
         let mut learnt = 0;
         // The last value each field was given.
         for (i, edit) in edits.iter().enumerate() {
@@ -180,7 +180,17 @@ impl Pipeline {
             if later {
                 continue;
             }
-            if let Some(rule) = learning::derive_rule(&pages, edit.kind, &edit.category, content) {
+            let fields = match edit.kind {
+                FieldKind::Invoice => &read.invoice,
+                FieldKind::Receipt => &read.receipt,
+                FieldKind::KeyValue => &read.key_values,
+            };
+            let read_as = fields
+                .iter()
+                .find(|f| f.category_normalized == edit.category)
+                .map(|f| f.content.as_str());
+            if let Some(rule) = learning::learn(&pages, edit.kind, &edit.category, content, read_as)
+            {
                 self.store.remember_rule(org_id, &supplier, &rule).await?;
                 learnt += 1;
             }

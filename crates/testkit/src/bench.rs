@@ -163,6 +163,7 @@ fn real_documents(options: &BenchOptions) -> anyhow::Result<()> {
                 ignore_embedded: true,
                 embedded_truth: false,
                 text_dir: None,
+                learn: false,
                 as_images,
             })?;
         }

@@ -8,6 +8,9 @@ CREATE TABLE supplier_rules (
     category     TEXT    NOT NULL,
     label        TEXT    NOT NULL,
     shape        TEXT    NOT NULL,
+    -- A correction of a misread value: what it was read as, and what it became.
+    read_as      TEXT,
+    corrected    TEXT,
     learned_at   INTEGER NOT NULL,
     PRIMARY KEY (org_id, supplier_key, kind, category)
 );

@@ -7,6 +7,15 @@ use crate::{LearnedRule, Learning, StoreError, StoreResult};
 use docket_domain::review::FieldKind;
 use docket_domain::Timestamp;
 
+type RuleRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 #[async_trait]
 impl Learning for SqlStore {
     async fn remember_rule(
@@ -18,10 +27,11 @@ impl Learning for SqlStore {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO supplier_rules
-                 (org_id, supplier_key, kind, category, label, shape, learned_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 (org_id, supplier_key, kind, category, label, shape, read_as, corrected, learned_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (org_id, supplier_key, kind, category) DO UPDATE SET
-                 label = excluded.label, shape = excluded.shape, learned_at = excluded.learned_at",
+                 label = excluded.label, shape = excluded.shape, read_as = excluded.read_as,
+                 corrected = excluded.corrected, learned_at = excluded.learned_at",
         )
         .bind(org_id)
         .bind(supplier)
@@ -29,6 +39,8 @@ impl Learning for SqlStore {
         .bind(&rule.category)
         .bind(&rule.label)
         .bind(&rule.shape)
+        .bind(rule.replace.as_ref().map(|(read, _)| read))
+        .bind(rule.replace.as_ref().map(|(_, corrected)| corrected))
         .bind(Timestamp::now().millis())
         .execute(&mut *tx)
         .await?;
@@ -37,8 +49,8 @@ impl Learning for SqlStore {
     }
 
     async fn supplier_rules(&self, org_id: i64, supplier: &str) -> StoreResult<Vec<LearnedRule>> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT kind, category, label, shape FROM supplier_rules
+        let rows: Vec<RuleRow> = sqlx::query_as(
+            "SELECT kind, category, label, shape, read_as, corrected FROM supplier_rules
              WHERE org_id = $1 AND supplier_key = $2 ORDER BY kind, category",
         )
         .bind(org_id)
@@ -46,12 +58,13 @@ impl Learning for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(kind, category, label, shape)| {
+            .map(|(kind, category, label, shape, read_as, corrected)| {
                 Ok(LearnedRule {
                     kind: FieldKind::parse(&kind).map_err(|e| StoreError::Corrupt(e.0))?,
                     category,
                     label,
                     shape,
+                    replace: read_as.zip(corrected),
                 })
             })
             .collect()
@@ -72,6 +85,7 @@ mod tests {
             category: "PurchaseOrder".into(),
             label: label.into(),
             shape: "AA-9999".into(),
+            replace: None,
         };
         store
             .remember_rule(org, "tax:1", &rule("encomenda"))
