@@ -96,6 +96,11 @@ pub fn derive_rule(
     })
 }
 
+/// Fields that are the same on every document of a supplier: its name, address, ids, account.
+fn constant_per_supplier(category: &str) -> bool {
+    category.starts_with("Supplier") || category.starts_with("Merchant") || category == "Iban"
+}
+
 /// The rule a correction gives: where the value stands after a label, or else, when the field
 /// had been read as something else (a misread name), that reading and its correction.
 pub fn learn(
@@ -106,6 +111,11 @@ pub fn learn(
     read_as: Option<&str>,
 ) -> Option<LearnedRule> {
     derive_rule(pages, kind, category, value).or_else(|| {
+        // Only what stays the same on all of a supplier's documents: a total read wrong once
+        // says nothing about the next one.
+        if !constant_per_supplier(category) {
+            return None;
+        }
         let read_as = read_as.filter(|r| !fold(r).is_empty() && fold(r) != fold(value))?;
         Some(LearnedRule {
             kind,
@@ -325,6 +335,11 @@ mod tests {
         };
         apply(&first, &mut understanding, std::slice::from_ref(&rule));
         assert_eq!(understanding.receipt[0].content, "SANYU");
+        let total = learn(&first, FieldKind::Receipt, "Total", "10.00", Some("1O.00"));
+        assert!(
+            total.is_none(),
+            "a document's own values are not replaced on the next one"
+        );
 
         let dated = [page(&[&[("Lieferdatum:", 10.0), ("05.03.2018", 90.0)]])];
         let rule = derive_rule(&dated, FieldKind::Invoice, "DeliveryDate", "2018-03-05").unwrap();
