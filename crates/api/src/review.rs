@@ -185,14 +185,21 @@ pub(super) async fn check_out_task(state: &AppState, actor: &Actor, id: i64) -> 
     Ok(())
 }
 
-/// Remembers what the completed review taught about the supplier; a failure to learn does
-/// not undo the review.
-pub(super) async fn learn_from(state: &AppState, org_id: i64, task_id: i64) {
+/// Completes the review and remembers what it taught about the supplier; a failure to learn
+/// does not undo the review.
+pub(super) async fn complete_and_learn(
+    state: &AppState,
+    org_id: i64,
+    task_id: i64,
+    by: &Reviewer,
+) -> ApiResult<()> {
+    state.store.complete_review(org_id, task_id, by).await?;
     match state.pipeline.learn_from_review(org_id, task_id).await {
         Ok(0) => {}
         Ok(rules) => tracing::info!(task_id, rules, "learnt from the review"),
         Err(e) => tracing::warn!(task_id, error = %e, "learning from the review failed"),
     }
+    Ok(())
 }
 
 /// Give a checked-out task back (InReview → ToReview); its edits stay.
@@ -232,11 +239,7 @@ pub async fn complete(
 ) -> ApiResult<Json<ReviewState>> {
     let task = reviewable_task(&state, &actor, &task_id, true).await?;
     let id = task.summary.id;
-    state
-        .store
-        .complete_review(actor.org_id(), id, &actor.reviewer())
-        .await?;
-    learn_from(&state, actor.org_id(), id).await;
+    complete_and_learn(&state, actor.org_id(), id, &actor.reviewer()).await?;
     Ok(Json(review_state(&state, actor.org_id(), id).await?))
 }
 

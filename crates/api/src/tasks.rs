@@ -676,6 +676,15 @@ pub async fn export_data_by_query(
 }
 
 pub(super) async fn build_export(state: &AppState, task: Task) -> ApiResult<ExportData> {
+    Ok(export_and_pages(state, task).await?.0)
+}
+
+/// The export, and the recognised pages it was made from (empty before recognition).
+pub(super) async fn export_and_pages(
+    state: &AppState,
+    task: Task,
+) -> ApiResult<(ExportData, Vec<PageText>)> {
+    let mut recognised = Vec::new();
     let chunks = match state.store.task_result(task.summary.id).await? {
         Some(result) => {
             let pages: Vec<PageText> =
@@ -687,6 +696,7 @@ pub(super) async fn build_export(state: &AppState, task: Task) -> ApiResult<Expo
             let audits = review::apply(&mut understanding, &edits);
             let mut chunks = chunks_from_recognition(&pages, &understanding, result.recognized_at);
             review::stamp(&mut chunks, &audits);
+            recognised = pages;
             chunks
         }
         None => Vec::new(),
@@ -700,7 +710,7 @@ pub(super) async fn build_export(state: &AppState, task: Task) -> ApiResult<Expo
         ),
         None => None,
     };
-    Ok(ExportData {
+    let export = ExportData {
         task_id: task.summary.id,
         original_file_url,
         workspace_id: task.summary.workspace_id,
@@ -719,7 +729,8 @@ pub(super) async fn build_export(state: &AppState, task: Task) -> ApiResult<Expo
         last_integrated_by_user_name: None,
         last_integrated_on: None,
         metadata: task.metadata,
-    })
+    };
+    Ok((export, recognised))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

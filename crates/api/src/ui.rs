@@ -12,9 +12,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::auth::Actor;
 use super::error::{ApiError, ApiResult};
 use super::input::Query;
-use super::review::{check_out_task, learn_from, reviewable_task};
+use super::review::{check_out_task, complete_and_learn, reviewable_task};
 use super::session::{self, ClientAddr};
-use super::tasks::build_export;
+use super::tasks::{build_export, export_and_pages};
 use super::AppState;
 use docket_domain::export::ExportData;
 use docket_domain::people::{self, Email, User, MIN_PASSWORD_CHARS};
@@ -505,8 +505,8 @@ pub async fn document(
             .is_some_and(|c| c.is_held_by(&Reviewer::of(&user)) && c.is_live(Timestamp::now()));
     let can_start = user.role.may_edit() && status == TaskStatus::ToReview;
     let (id, name) = (task.summary.id, task.summary.display_name.clone());
-    let export = build_export(&state, task).await?;
-    let pages = page_views(&state, id, &export).await?;
+    let (export, recognised) = export_and_pages(&state, task).await?;
+    let pages = page_views(&recognised, &export);
     let mut first = true;
     let fields = reviewable_fields(&export)
         .into_iter()
@@ -539,17 +539,8 @@ pub async fn document(
 }
 
 /// The viewer's pages: each page's words, and the boxes of the reviewable fields on it.
-async fn page_views(
-    state: &AppState,
-    task_id: i64,
-    export: &ExportData,
-) -> ApiResult<Vec<PageView>> {
-    let Some(result) = state.store.task_result(task_id).await? else {
-        return Ok(Vec::new());
-    };
-    let pages: Vec<PageText> =
-        serde_json::from_str(&result.pages_json).map_err(anyhow::Error::from)?;
-    let views = pages
+fn page_views(pages: &[PageText], export: &ExportData) -> Vec<PageView> {
+    pages
         .iter()
         .take(VIEWER_PAGES)
         .map(|page| {
@@ -586,8 +577,7 @@ async fn page_views(
                 fields,
             }
         })
-        .collect();
-    Ok(views)
+        .collect()
 }
 
 /// A page of a task as a picture (PNG), drawn by a document reader.
@@ -690,8 +680,7 @@ pub async fn complete_review(
         });
     }
     state.store.record_edits(user.org_id, id, &edits).await?;
-    state.store.complete_review(user.org_id, id, &by).await?;
-    learn_from(&state, user.org_id, id).await;
+    complete_and_learn(&state, user.org_id, id, &by).await?;
     // The next document: the oldest on the first page of those still to review (nobody holds
     // them: held ones are InReview).
     let (waiting, _) = tab_tasks(&state, &user, &[TaskStatus::ToReview], 1).await?;

@@ -230,44 +230,9 @@ impl Lifecycle for SqlStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::with_organisation;
+    use super::super::{leave_in, new_task, with_organisation};
     use super::*;
-    use crate::{Catalog, Jobs, NewTask, Reviewer, Reviews, StoredFile, Tasks};
-    use docket_domain::Priority;
-
-    async fn new_task(store: &SqlStore, org: i64, original: Option<&str>) -> i64 {
-        let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
-        let new = NewTask {
-            org_id: org,
-            workspace_id: workspace,
-            batch_id: None,
-            external_id: None,
-            display_name: None,
-            description: None,
-            priority: Priority::Low,
-            source_url: None,
-            request: serde_json::json!({}),
-            metadata: Default::default(),
-            original: original.map(|key| StoredFile {
-                key: key.into(),
-                media_type: "application/pdf".into(),
-                file_name: None,
-            }),
-        };
-        store.create_task(new).await.unwrap().summary.id
-    }
-
-    /// Moves the task to `status` as a crashed worker could leave it: no job.
-    async fn leave_in(store: &SqlStore, task: i64, status: TaskStatus) {
-        let mut tx = store.write().await.unwrap();
-        sqlx::query("DELETE FROM jobs WHERE task_id = $1")
-            .bind(task)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        record_status(&mut tx, task, status, None).await.unwrap();
-        tx.commit().await.unwrap();
-    }
+    use crate::{Jobs, Reviewer, Reviews, Tasks};
 
     async fn status(store: &SqlStore, task: i64) -> TaskStatus {
         store

@@ -539,6 +539,51 @@ async fn with_organisation() -> Option<(Box<dyn std::any::Any>, SqlStore, i64)> 
     Some((guard, store, org))
 }
 
+/// A new task of the organisation (queued, with its job), for the contract tests.
+#[cfg(test)]
+async fn new_task(store: &SqlStore, org: i64, original: Option<&str>) -> i64 {
+    let workspace = Catalog::workspace(store, org, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let new = crate::NewTask {
+        org_id: org,
+        workspace_id: workspace,
+        batch_id: None,
+        external_id: None,
+        display_name: None,
+        description: None,
+        priority: docket_domain::Priority::Low,
+        source_url: None,
+        request: serde_json::json!({}),
+        metadata: Default::default(),
+        original: original.map(|key| crate::StoredFile {
+            key: key.into(),
+            media_type: "application/pdf".into(),
+            file_name: None,
+        }),
+    };
+    crate::Tasks::create_task(store, new)
+        .await
+        .unwrap()
+        .summary
+        .id
+}
+
+/// Moves the task to `status` as a crashed worker could leave it: no job.
+#[cfg(test)]
+async fn leave_in(store: &SqlStore, task: i64, status: TaskStatus) {
+    let mut tx = store.write().await.unwrap();
+    sqlx::query("DELETE FROM jobs WHERE task_id = $1")
+        .bind(task)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    record_status(&mut tx, task, status, None).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// The contract suite: every test here runs on each backend (a backend whose test server is not
 /// running says so and passes).
 #[cfg(test)]

@@ -281,39 +281,15 @@ async fn workspace_reviewers(
 
 #[cfg(test)]
 mod tests {
-    use super::super::with_organisation;
+    use super::super::{leave_in, new_task, with_organisation};
     use super::*;
-    use crate::{Catalog, Credentials, Jobs, NewTask, Tasks};
+    use crate::{Catalog, Credentials, Jobs, Tasks};
     use docket_domain::job::QueueLimits;
-    use docket_domain::Priority;
 
     /// A task of the organisation carried through the pipeline to ToReview.
     async fn task_to_review(store: &SqlStore, org: i64) -> i64 {
-        let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
-        let new = NewTask {
-            org_id: org,
-            workspace_id: workspace,
-            batch_id: None,
-            external_id: None,
-            display_name: None,
-            description: None,
-            priority: Priority::Low,
-            source_url: Some("https://example.com/a.pdf".into()),
-            request: serde_json::json!({}),
-            metadata: Default::default(),
-            original: None,
-        };
-        let id = store.create_task(new).await.unwrap().summary.id;
-        let mut tx = store.write().await.unwrap();
-        sqlx::query("DELETE FROM jobs WHERE task_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        record_status(&mut tx, id, TaskStatus::ToReview, None)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        let id = new_task(store, org, None).await;
+        leave_in(store, id, TaskStatus::ToReview).await;
         assert!(store
             .claim_job("w", 60, QueueLimits::default())
             .await
