@@ -64,7 +64,24 @@ async fn a_deleted_task_loses_its_results_at_once_and_its_file_after_retention()
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(server.status(task).await["taskStatusText"], "Deleted");
+    let deleted = server.status(task).await;
+    assert_eq!(deleted["taskStatusText"], "Deleted");
+    assert!(
+        deleted["inHistorySince"].is_string(),
+        "moved to history: {deleted}"
+    );
+    let listed = |in_history: bool| {
+        let server = &server;
+        async move {
+            let path = format!(
+                "/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01&inHistory={in_history}"
+            );
+            let (status, list) = step(server, Method::GET, &path).await;
+            assert_eq!(status, 200, "{list}");
+            list.as_array().unwrap().len()
+        }
+    };
+    assert_eq!((listed(true).await, listed(false).await), (1, 0));
     let statuses: Vec<i64> = server
         .history(task)
         .await
@@ -134,13 +151,19 @@ async fn a_task_left_in_review_goes_back_flagged() {
     let reason = last["reason"].as_str().unwrap();
     assert!(reason.contains("put back from InReview (4)"), "{reason}");
     assert_eq!(
-        server
-            .docket
-            .store()
-            .task_flag(task)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(reason)
+        server.status(task).await["flag"],
+        reason,
+        "the API shows the flag"
     );
+    let flagged = server
+        .call(
+            Method::GET,
+            "/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01&Flagged=TRUE",
+        )
+        .send()
+        .await
+        .unwrap();
+    let flagged: Value = flagged.json().await.unwrap();
+    assert_eq!(flagged.as_array().unwrap().len(), 1, "{flagged}");
+    assert_eq!(flagged[0]["taskId"], task);
 }

@@ -26,3 +26,4 @@ mod routes;
 mod sandbox;
 mod storage;
 mod understanding;
+mod web;

@@ -53,7 +53,12 @@ async fn as_person(
 }
 
 /// A person of the given role assigned to the workspace, signed in.
-async fn person(server: &TestServer, email: &str, role: &str, workspace: i64) -> (Browser, i64) {
+pub(crate) async fn person(
+    server: &TestServer,
+    email: &str,
+    role: &str,
+    workspace: i64,
+) -> (Browser, i64) {
     let link = invite_one(server, email, role, Some(workspace)).await;
     let mut browser = Browser::new(server);
     let name = email.split('@').next().unwrap();
@@ -265,7 +270,7 @@ async fn put_settings(server: &TestServer, workspace: i64, body: Value) -> (u16,
 }
 
 /// Uploads a document to the workspace, with the given `taskAssignment`; returns the task id.
-async fn upload(
+pub(crate) async fn upload(
     server: &TestServer,
     workspace: i64,
     bytes: Vec<u8>,

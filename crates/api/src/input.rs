@@ -15,6 +15,9 @@ use docket_store::{Page, TaskRef};
 /// The query string as (name, value) pairs, names compared case-insensitively.
 pub struct Query(Vec<(String, String)>);
 
+/// The longest text a list can be searched for (an externalId's own limit).
+pub const MAX_SEARCH_CHARS: usize = 256;
+
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = ApiError;
 
@@ -46,6 +49,29 @@ impl Query {
 
     pub fn int(&self, name: &str) -> ApiResult<Option<i64>> {
         self.get(name).map(|v| parse_int(name, v)).transpose()
+    }
+
+    /// `true` or `false` in any case, as ASP.NET binds a bool.
+    pub fn bool(&self, name: &str) -> ApiResult<Option<bool>> {
+        self.get(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::BadRequest(format!(
+                    "{name} must be true or false, not {v:?}"
+                ))),
+            })
+            .transpose()
+    }
+
+    /// A text to search for: at most `MAX_SEARCH_CHARS` characters.
+    pub fn search(&self, name: &str) -> ApiResult<Option<String>> {
+        match self.get(name) {
+            Some(v) if v.chars().count() > MAX_SEARCH_CHARS => Err(ApiError::BadRequest(format!(
+                "{name} must be at most {MAX_SEARCH_CHARS} characters"
+            ))),
+            v => Ok(v.map(str::to_owned)),
+        }
     }
 
     pub fn ints(&self, name: &str) -> ApiResult<Vec<i64>> {

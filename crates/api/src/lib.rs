@@ -284,6 +284,7 @@ pub fn router(state: AppState) -> Router {
         ui::DOCUMENTS_PATH,
         ui::STYLESHEET_PATH,
         ui::REVIEW_SCRIPT_PATH,
+        ui::SETTINGS_PATH,
     ];
     let tree = Arc::new(paths::PathTree::new(documented.chain(undocumented)));
     // Swagger UI (its assets are in the binary) serves the document it shows, too.
@@ -309,6 +310,15 @@ pub fn router(state: AppState) -> Router {
         .route("/documents/{task}/checkout", post(ui::start_review))
         .route("/documents/{task}/release", post(ui::release_review))
         .route("/documents/{task}/complete", post(ui::complete_review))
+        .route("/documents/{task}/cancel", post(ui::cancel_task))
+        .route("/documents/{task}/delete", post(ui::delete_task))
+        .route(ui::SETTINGS_PATH, get(ui::organisation_settings))
+        .route("/settings/invite", post(ui::invite_person))
+        .route("/settings/secret", post(ui::rotate_secret))
+        .route(
+            "/settings/workspaces/{workspace}",
+            get(ui::workspace_settings).post(ui::save_workspace_settings),
+        )
         .layer(middleware::from_fn(ops::http_latency))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))

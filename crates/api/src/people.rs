@@ -178,7 +178,7 @@ pub async fn invite_users(
 ) -> ApiResult<Json<Vec<InvitedUserResponse>>> {
     let request: InviteUsersRequest = invite_body(&body, &["users"])?;
     let invites = checked_invites(&actor, &request.users)?;
-    invite(&state, &actor, &invites, None).await
+    Ok(Json(invite(&state, &actor, &invites, None).await?))
 }
 
 /// Invite people to a workspace: new people join the organisation too; members of the
@@ -203,7 +203,9 @@ pub async fn invite_workspace_users(
     let request: InviteWorkspaceUsersRequest = invite_body(&body, &["workspaceId", "users"])?;
     let invites = checked_invites(&actor, &request.users)?;
     let workspace = visible_workspace(&actor, &state, &request.workspace_id.to_string()).await?;
-    invite(&state, &actor, &invites, Some(workspace)).await
+    Ok(Json(
+        invite(&state, &actor, &invites, Some(workspace)).await?,
+    ))
 }
 
 /// The request body, its property names in any case at both levels.
@@ -222,7 +224,7 @@ fn invite_body<T: serde::de::DeserializeOwned>(body: &[u8], names: &[&str]) -> A
 
 /// Validates every invitation before any is made: addresses, roles, no address twice, and
 /// that the caller may invite each role.
-fn checked_invites(actor: &Actor, users: &[UserInvite]) -> ApiResult<Vec<Invite>> {
+pub(super) fn checked_invites(actor: &Actor, users: &[UserInvite]) -> ApiResult<Vec<Invite>> {
     if users.is_empty() {
         return Err(ApiError::BadRequest(
             "users must name at least one person".into(),
@@ -255,12 +257,12 @@ fn checked_invites(actor: &Actor, users: &[UserInvite]) -> ApiResult<Vec<Invite>
     Ok(invites)
 }
 
-async fn invite(
+pub(super) async fn invite(
     state: &AppState,
     actor: &Actor,
     invites: &[Invite],
     workspace: Option<i64>,
-) -> ApiResult<Json<Vec<InvitedUserResponse>>> {
+) -> ApiResult<Vec<InvitedUserResponse>> {
     let invited = state
         .store
         .invite_users(actor.org_id(), invites, workspace)
@@ -282,5 +284,5 @@ async fn invite(
             }
         })
         .collect();
-    Ok(Json(response))
+    Ok(response)
 }

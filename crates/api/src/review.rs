@@ -418,11 +418,6 @@ pub async fn set_review_settings(
     body: Bytes,
 ) -> ApiResult<Json<ReviewSettings>> {
     let id = visible_workspace(&actor, &state, &workspace_id).await?;
-    if !actor.role().sees_every_workspace() {
-        return Err(ApiError::Forbidden(
-            "only Administrators and Managers change review settings".into(),
-        ));
-    }
     let names = [
         "assignment",
         "reviewers",
@@ -431,6 +426,22 @@ pub async fn set_review_settings(
         "requiredFields",
     ];
     let settings: ReviewSettings = json_body(&body, &names)?;
+    save_review_settings(&state, &actor, id, &settings).await?;
+    Ok(Json(settings))
+}
+
+/// Checks and keeps a workspace's review settings (the API's route and the settings page).
+pub(super) async fn save_review_settings(
+    state: &AppState,
+    actor: &Actor,
+    workspace_id: i64,
+    settings: &ReviewSettings,
+) -> ApiResult<()> {
+    if !actor.role().sees_every_workspace() {
+        return Err(ApiError::Forbidden(
+            "only Administrators and Managers change review settings".into(),
+        ));
+    }
     settings.check()?;
     let users = state.store.users(actor.org_id()).await?;
     if let Some(stranger) = settings
@@ -444,9 +455,9 @@ pub async fn set_review_settings(
     }
     state
         .store
-        .set_review_settings(actor.org_id(), id, &settings)
+        .set_review_settings(actor.org_id(), workspace_id, settings)
         .await?;
-    Ok(Json(settings))
+    Ok(())
 }
 
 /// Delete a task: Deleting (19), then Deleted (20) in history; its results and edits go at
@@ -463,11 +474,29 @@ pub async fn delete_task(
     State(state): State<AppState>,
     Path(task_id): Path<String>,
 ) -> ApiResult<()> {
-    let task = reviewable_task(&state, &actor, &task_id, true).await?;
-    let found = state
-        .store
-        .delete_task(actor.org_id(), &TaskRef::Id(task.summary.id))
-        .await?;
+    end_task(&state, &actor, &task_id, Ending::Delete).await
+}
+
+/// How a person or client can end a task before its work is done.
+#[derive(Clone, Copy)]
+pub(super) enum Ending {
+    Delete,
+    Cancel,
+}
+
+/// Deletes or cancels a task the actor may edit (the API's routes and the web UI's buttons).
+pub(super) async fn end_task(
+    state: &AppState,
+    actor: &Actor,
+    raw_id: &str,
+    ending: Ending,
+) -> ApiResult<()> {
+    let task = reviewable_task(state, actor, raw_id, true).await?;
+    let task = TaskRef::Id(task.summary.id);
+    let found = match ending {
+        Ending::Delete => state.store.delete_task(actor.org_id(), &task).await?,
+        Ending::Cancel => state.store.cancel_task(actor.org_id(), &task).await?,
+    };
     found.then_some(()).ok_or(ApiError::NotFound("task"))
 }
 
@@ -490,10 +519,5 @@ pub async fn cancel_task(
     State(state): State<AppState>,
     Path(task_id): Path<String>,
 ) -> ApiResult<()> {
-    let task = reviewable_task(&state, &actor, &task_id, true).await?;
-    let found = state
-        .store
-        .cancel_task(actor.org_id(), &TaskRef::Id(task.summary.id))
-        .await?;
-    found.then_some(()).ok_or(ApiError::NotFound("task"))
+    end_task(&state, &actor, &task_id, Ending::Cancel).await
 }

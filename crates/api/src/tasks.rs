@@ -50,6 +50,12 @@ pub struct TaskStatusResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_count: Option<i64>,
     pub pre_processing_started_on: Option<Timestamp>,
+    /// docket's: why the sweeper put the task back; only present on such a task.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+    /// docket's: when the task moved to history; only present once it has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_history_since: Option<Timestamp>,
 }
 
 impl From<TaskSummary> for TaskStatusResponse {
@@ -70,6 +76,8 @@ impl From<TaskSummary> for TaskStatusResponse {
             total_pages: task.total_pages,
             restart_count: (task.restart_count > 0).then_some(task.restart_count),
             pre_processing_started_on: task.preprocessing_started_at,
+            flag: task.flag,
+            in_history_since: task.archived_at,
         }
     }
 }
@@ -444,6 +452,10 @@ fn task_filter(query: &Query) -> ApiResult<TaskFilter> {
         integration_statuses: query.integration_statuses()?,
         workspace_ids: query.ints("workspaceId")?,
         external_integration_status: query.get("externalIntegrationStatus").map(str::to_owned),
+        archived: query.bool("inHistory")?,
+        flagged: query.bool("flagged")?.unwrap_or(false),
+        text: query.search("search")?,
+        reviewer: None,
         sort: sort.unwrap_or_default(),
     })
 }
@@ -535,6 +547,12 @@ pub struct ListParams {
     externalIntegrationStatus: Option<String>,
     /// A property name (default `createdOn`); `-` in front sorts descending.
     sort: Option<String>,
+    /// docket's: true lists only tasks moved to history, false only the others.
+    inHistory: Option<bool>,
+    /// docket's: true lists only tasks the sweeper found stuck and put back (see `flag`).
+    flagged: Option<bool>,
+    /// docket's: tasks whose displayName or externalId contains this, ignoring case.
+    search: Option<String>,
 }
 
 /// Paging (documentation only; read by `Query`).

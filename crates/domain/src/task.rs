@@ -48,6 +48,10 @@ pub struct TaskSummary {
     pub total_pages: i64,
     pub restart_count: i64,
     pub preprocessing_started_at: Option<Timestamp>,
+    /// Left by the sweeper on a task it found stuck and put back; cleared by a restart.
+    pub flag: Option<String>,
+    /// When the task moved to history (the archive).
+    pub archived_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,7 +102,23 @@ pub struct TaskFilter {
     pub integration_statuses: Vec<IntegrationStatus>,
     pub workspace_ids: Vec<i64>,
     pub external_integration_status: Option<String>,
+    /// Some(true): only tasks in history; Some(false): only those not in it.
+    pub archived: Option<bool>,
+    /// Only tasks the sweeper flagged.
+    pub flagged: bool,
+    /// Only tasks whose name or externalId contains this, case-insensitively.
+    pub text: Option<String>,
+    /// Only tasks this user may review by assignment, or holds checked out.
+    pub reviewer: Option<i64>,
     pub sort: TaskSort,
+}
+
+impl TaskFilter {
+    /// Whether the filter asks only for what the per-day counts keep (status, integration,
+    /// workspace, history), so a list's total can be added up by day.
+    pub fn counted_by_day(&self) -> bool {
+        !self.flagged && self.text.is_none() && self.reviewer.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]

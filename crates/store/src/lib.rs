@@ -52,6 +52,20 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A `LIKE` pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Organisations and the credentials that act for them.
 #[async_trait]
 pub trait Credentials {
@@ -90,6 +104,15 @@ pub trait Catalog {
     async fn workspace(&self, org_id: i64, id: Option<i64>) -> StoreResult<Option<Workspace>>;
     /// For the pipeline, which works across organisations.
     async fn workspace_by_id(&self, id: i64) -> StoreResult<Option<Workspace>>;
+    /// Changes how the workspace's documents are read (template key, Tesseract languages);
+    /// false when it is not the organisation's.
+    async fn set_workspace_reading(
+        &self,
+        org_id: i64,
+        workspace_id: i64,
+        template: &str,
+        languages: &str,
+    ) -> StoreResult<bool>;
     /// Replaces the workspace's review settings; false when it is not the organisation's.
     async fn set_review_settings(
         &self,
@@ -339,8 +362,6 @@ pub trait Lifecycle {
     /// Lets go of the original files of tasks deleted more than `days` ago; returns the keys
     /// no task refers to any more, for the file store to remove.
     async fn release_deleted_files(&self, now: Timestamp, days: i64) -> StoreResult<Vec<String>>;
-    /// Why the sweeper put the task back, if it did.
-    async fn task_flag(&self, task_id: i64) -> StoreResult<Option<String>>;
 }
 
 /// What reviewers' corrections taught, per supplier of an organisation.

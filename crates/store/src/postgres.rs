@@ -53,6 +53,14 @@ const LOCK_ROWS: &str = " FOR UPDATE";
 
 /// `column = value` compared case-folded (SmartDocumentor's SQL Server compares
 /// case-insensitively); an expression index on `lower(column)` serves it.
+/// `column` contains `text`, case-insensitively (a `ILIKE` pattern, its wildcards escaped).
+fn push_text_contains_folded(query: &mut QueryBuilder<'_, Db>, column: &str, text: &str) {
+    query
+        .push(format!("{column} ILIKE "))
+        .push_bind(crate::contains_pattern(text))
+        .push(" ESCAPE '\\'");
+}
+
 fn push_text_eq_folded(query: &mut QueryBuilder<'_, Db>, column: &str, value: String) {
     query
         .push(format!(" AND lower({column}) = lower("))

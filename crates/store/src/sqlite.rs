@@ -58,6 +58,14 @@ const LOCK_ROWS: &str = "";
 
 /// `column = value`, ASCII letters folded (SmartDocumentor's SQL Server compares
 /// case-insensitively); the index on the column is declared with the same collation.
+/// `column` contains `text`, case-insensitively (a `LIKE` pattern, its wildcards escaped).
+fn push_text_contains_folded(query: &mut QueryBuilder<'_, Db>, column: &str, text: &str) {
+    query
+        .push(format!("{column} LIKE "))
+        .push_bind(crate::contains_pattern(text))
+        .push(" ESCAPE '\\'");
+}
+
 fn push_text_eq_folded(query: &mut QueryBuilder<'_, Db>, column: &str, value: String) {
     query
         .push(format!(" AND {column} = "))

@@ -158,6 +158,12 @@ impl Lifecycle for SqlStore {
         .await?;
         drop_work(&mut tx, id).await?;
         record_status(&mut tx, id, TaskStatus::Deleted, None).await?;
+        // "Deleted and moved to history", as the docs say.
+        sqlx::query("UPDATE tasks SET archived_at = COALESCE(archived_at, $1) WHERE id = $2")
+            .bind(Timestamp::now().millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -217,15 +223,6 @@ impl Lifecycle for SqlStore {
         tx.commit().await?;
         Ok(unused)
     }
-
-    async fn task_flag(&self, task_id: i64) -> StoreResult<Option<String>> {
-        let flag: Option<Option<String>> =
-            sqlx::query_scalar("SELECT flag FROM tasks WHERE id = $1")
-                .bind(task_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(flag.flatten())
-    }
 }
 
 #[cfg(test)]
@@ -233,6 +230,10 @@ mod tests {
     use super::super::{leave_in, new_task, with_organisation};
     use super::*;
     use crate::{Jobs, Reviewer, Reviews, Tasks};
+
+    async fn flag(store: &SqlStore, task: i64) -> Option<String> {
+        store.task_by_id(task).await.unwrap().unwrap().summary.flag
+    }
 
     async fn status(store: &SqlStore, task: i64) -> TaskStatus {
         store
@@ -278,12 +279,12 @@ mod tests {
                 TaskStatus::QueuedForRecognition
             )]
         );
-        let flag = store.task_flag(lost).await.unwrap().unwrap();
+        let flag_of_lost = flag(&store, lost).await.unwrap();
         assert!(
-            flag.contains("RecognitionInProgress (41) after more than 1 h"),
-            "{flag}"
+            flag_of_lost.contains("RecognitionInProgress (41) after more than 1 h"),
+            "{flag_of_lost}"
         );
-        assert_eq!(store.task_flag(queued).await.unwrap(), None);
+        assert_eq!(flag(&store, queued).await, None);
         assert_eq!(
             status(&store, reviewing).await,
             TaskStatus::InReview,

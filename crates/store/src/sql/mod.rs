@@ -298,6 +298,25 @@ impl Catalog for SqlStore {
         Ok(row.map(workspace_from))
     }
 
+    async fn set_workspace_reading(
+        &self,
+        org_id: i64,
+        workspace_id: i64,
+        template: &str,
+        languages: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE workspaces SET template = $1, languages = $2 WHERE id = $3 AND org_id = $4",
+        )
+        .bind(template)
+        .bind(languages)
+        .bind(workspace_id)
+        .bind(org_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn set_review_settings(
         &self,
         org_id: i64,
@@ -675,5 +694,30 @@ mod tests {
             "w"
         );
         assert_eq!(store.workspaces(org).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_workspace_is_read_differently_once_changed_and_only_by_its_organisation() {
+        let (_guard, store, org) = store_or_skip!();
+        let workspace = store.workspace(org, None).await.unwrap().unwrap().id;
+        let changed = store
+            .set_workspace_reading(org, workspace, "Receipts", "deu+eng")
+            .await
+            .unwrap();
+        assert!(changed);
+        let read = store
+            .workspace(org, Some(workspace))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (read.template.as_str(), read.languages.as_str()),
+            ("Receipts", "deu+eng")
+        );
+        let stranger = store
+            .set_workspace_reading(org + 1, workspace, "Layout", "eng")
+            .await
+            .unwrap();
+        assert!(!stranger);
     }
 }

@@ -142,7 +142,7 @@ macro_rules! summary_columns {
     () => {
         "id, workspace_id, batch_id, task_number, external_id, display_name, description,
         created_at, task_status, integration_status, total_pages, restart_count,
-        preprocessing_started_at"
+        preprocessing_started_at, flag, archived_at"
     };
 }
 
@@ -169,6 +169,8 @@ struct SummaryRow {
     total_pages: i64,
     restart_count: i64,
     preprocessing_started_at: Option<i64>,
+    flag: Option<String>,
+    archived_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -210,6 +212,8 @@ impl TryFrom<SummaryRow> for TaskSummary {
             total_pages: row.total_pages,
             restart_count: row.restart_count,
             preprocessing_started_at: row.preprocessing_started_at.map(Timestamp::from_millis),
+            flag: row.flag,
+            archived_at: row.archived_at.map(Timestamp::from_millis),
         })
     }
 }
@@ -429,6 +433,7 @@ impl Tasks for SqlStore {
             .push_bind(ExternalIntegrationStatus::never().as_str().to_owned())
             // Review starts over: no one holds the task, and its edits go below.
             .push(", checkout_user_id = NULL, checkout_user_name = NULL, checkout_until = NULL")
+            .push(", flag = NULL")
             .push(" WHERE org_id = ")
             .push_bind(org_id);
         push_task_condition(&mut query, task);
@@ -741,6 +746,9 @@ fn before_day(day: i64) -> Timestamp {
 /// before the first that ends past it; None for an open end), or None when it holds no whole
 /// day.
 fn whole_days(filter: &TaskFilter) -> Option<(Option<i64>, Option<i64>)> {
+    if !filter.counted_by_day() {
+        return None;
+    }
     let first_day = filter
         .start
         .map(Timestamp::millis)
@@ -770,7 +778,7 @@ fn push_days(
     if let Some(end) = end_day {
         query.push(" AND day < ").push_bind(end);
     }
-    push_attributes(query, filter);
+    push_attributes(query, filter, Table::Counts);
 }
 
 /// `org_id = ? AND` every condition of the filter.
@@ -782,12 +790,36 @@ fn push_filter(query: &mut QueryBuilder<'_, Db>, org_id: i64, filter: &TaskFilte
     if let Some(end) = filter.end {
         query.push(" AND created_at <= ").push_bind(end.millis());
     }
-    push_attributes(query, filter);
+    push_attributes(query, filter, Table::Tasks);
+    if filter.flagged {
+        query.push(" AND flag IS NOT NULL");
+    }
+    if let Some(text) = &filter.text {
+        query.push(" AND (");
+        super::super::push_text_contains_folded(query, "display_name", text);
+        query.push(" OR ");
+        super::super::push_text_contains_folded(query, "external_id", text);
+        query.push(")");
+    }
+    if let Some(user) = filter.reviewer {
+        query
+            .push(" AND (checkout_user_id = ")
+            .push_bind(user)
+            .push(" OR id IN (SELECT task_id FROM task_reviewers WHERE user_id = ")
+            .push_bind(user)
+            .push("))");
+    }
 }
 
-/// The filter's conditions but the creation range, on the columns `tasks` and `task_counts`
-/// share.
-fn push_attributes(query: &mut QueryBuilder<'_, Db>, filter: &TaskFilter) {
+/// Which table a filter's conditions go to.
+#[derive(Clone, Copy, PartialEq)]
+enum Table {
+    Tasks,
+    Counts,
+}
+
+/// The filter's conditions but the creation range, on what `tasks` and `task_counts` share.
+fn push_attributes(query: &mut QueryBuilder<'_, Db>, filter: &TaskFilter, table: Table) {
     push_in(
         query,
         "task_status",
@@ -802,6 +834,14 @@ fn push_attributes(query: &mut QueryBuilder<'_, Db>, filter: &TaskFilter) {
     if let Some(status) = &filter.external_integration_status {
         // Case-insensitive like SmartDocumentor's (SQL Server) filter: `NEVER` finds `never`.
         super::super::push_text_eq_folded(query, "external_integration_status", status.clone());
+    }
+    if let Some(archived) = filter.archived {
+        query.push(match (table, archived) {
+            (Table::Tasks, true) => " AND archived_at IS NOT NULL",
+            (Table::Tasks, false) => " AND archived_at IS NULL",
+            (Table::Counts, true) => " AND archived = 1",
+            (Table::Counts, false) => " AND archived = 0",
+        });
     }
 }
 
@@ -858,6 +898,14 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
+        sqlx::query("UPDATE tasks SET archived_at = 1 WHERE id % 4 = 0 OR id % 19 = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE tasks SET archived_at = NULL WHERE id % 19 = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
         sqlx::query("DELETE FROM tasks WHERE id % 17 = 0")
             .execute(&store.pool)
             .await
@@ -897,6 +945,15 @@ mod tests {
                     workspace_ids: vec![999],
                     ..TaskFilter::default()
                 },
+                TaskFilter {
+                    task_statuses: vec![TaskStatus::ToReview],
+                    archived: Some(true),
+                    ..TaskFilter::default()
+                },
+                TaskFilter {
+                    archived: Some(false),
+                    ..TaskFilter::default()
+                },
             ];
             for variant in variants {
                 let filter = TaskFilter {
@@ -910,7 +967,110 @@ mod tests {
                 checked += usize::from(every_row > 0);
             }
         }
-        assert!(checked >= 16, "most filters match something: {checked}");
+        assert!(checked >= 24, "most filters match something: {checked}");
+    }
+
+    #[tokio::test]
+    async fn search_flags_and_assignments_narrow_a_list() {
+        let (_guard, store, org) = store_or_skip!();
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.push(super::super::new_task(&store, org, None).await);
+        }
+        let named = [
+            ("Fatura Água 50%", Some("AB_12")),
+            ("fatura luz", None),
+            ("Receipt", Some("x-FATURA")),
+            ("Other", Some("ab112")),
+        ];
+        for (id, (name, external)) in ids.iter().zip(named) {
+            sqlx::query("UPDATE tasks SET display_name = $1, external_id = $2 WHERE id = $3")
+                .bind(name)
+                .bind(external)
+                .bind(id)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE tasks SET flag = 'stuck' WHERE id = $1")
+            .bind(ids[1])
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let user = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO users (org_id, email, role, status, created_at)
+             VALUES ($1, 'r@x.eu', 'Reviewer', 'active', 0)
+             RETURNING id",
+        )
+        .bind(org)
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO task_reviewers (task_id, user_id) VALUES ($1, $2)")
+            .bind(ids[2])
+            .bind(user)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE tasks SET checkout_user_id = $1 WHERE id = $2")
+            .bind(user)
+            .bind(ids[3])
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let found = |filter: TaskFilter| {
+            let store = &store;
+            async move {
+                let page = Page {
+                    number: 1,
+                    size: 10,
+                };
+                let listed = store.tasks(org, &filter, page).await.unwrap();
+                let mut found: Vec<i64> = listed.items.iter().map(|t| t.id).collect();
+                found.sort();
+                assert_eq!(listed.total_count, found.len() as i64, "{filter:?}");
+                found
+            }
+        };
+        let text = |t: &str| TaskFilter {
+            text: Some(t.into()),
+            ..TaskFilter::default()
+        };
+        assert_eq!(found(text("FATURA")).await, vec![ids[0], ids[1], ids[2]]);
+        assert_eq!(found(text("50%")).await, vec![ids[0]]);
+        assert_eq!(
+            found(text("ab_1")).await,
+            vec![ids[0]],
+            "_ is not a wildcard"
+        );
+        assert_eq!(found(text("zzz")).await, Vec::<i64>::new());
+        let flagged = TaskFilter {
+            flagged: true,
+            ..TaskFilter::default()
+        };
+        assert_eq!(found(flagged).await, vec![ids[1]]);
+        let mine = TaskFilter {
+            reviewer: Some(user),
+            ..TaskFilter::default()
+        };
+        assert_eq!(found(mine).await, vec![ids[2], ids[3]]);
+        let flag = store
+            .task_by_id(ids[1])
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .flag;
+        assert_eq!(flag.as_deref(), Some("stuck"));
+        store.restart_task(org, &TaskRef::Id(ids[1])).await.unwrap();
+        let flag = store
+            .task_by_id(ids[1])
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .flag;
+        assert_eq!(flag, None, "a restart clears the flag");
     }
 
     #[tokio::test]
