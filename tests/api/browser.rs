@@ -73,6 +73,7 @@ async fn a_reviewer_corrects_and_completes_an_invoice_in_the_browser() {
             &task.to_string(),
             "invoiceField:GrossTotal",
             "408,42",
+            "FATURA",
             dir.to_str().unwrap(),
         ],
     )
@@ -90,4 +91,57 @@ async fn a_reviewer_corrects_and_completes_an_invoice_in_the_browser() {
         "the word clicked"
     );
     assert!(total["editedBy"].as_i64().is_some(), "{total}");
+}
+
+#[tokio::test]
+async fn an_administrator_invites_a_reviewer_and_sets_review_up_in_the_browser() {
+    let server = start().await;
+    let workspace_id = workspace(&server, "InvoicesPortugal").await;
+    let link = invite_one(&server, "boss@example.pt", "Administrator", None).await;
+    Browser::new(&server)
+        .accept(&link, "Boss", "long enough secret")
+        .await;
+
+    let dir = artifacts("settings");
+    let measured = run_script(
+        "settings.mjs",
+        &[
+            &server.base,
+            "boss@example.pt",
+            "long enough secret",
+            &workspace_id.to_string(),
+            "nova@example.pt",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let Some(measured) = measured else { return };
+    eprintln!("browser settings: {measured}");
+    assert!(dir.join("3-invitee-signed-in.png").exists());
+    let settings = server
+        .get_json(&format!(
+            "/api/v1.0/external/sdworkspace/{workspace_id}/reviewsettings"
+        ))
+        .await
+        .1;
+    assert_eq!(settings["confidenceThreshold"], 0.75, "{settings}");
+    assert_eq!(settings["autoReview"], true);
+    assert_eq!(
+        settings["requiredFields"],
+        serde_json::json!(["InvoiceNumber", "GrossTotal"])
+    );
+    let users = server
+        .get_json("/api/v1.0/external/tenant/allusers")
+        .await
+        .1;
+    let nova = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "nova@example.pt")
+        .unwrap();
+    assert_eq!(
+        (&nova["status"], &nova["name"]),
+        (&"Active".into(), &"Nova".into())
+    );
 }

@@ -42,6 +42,7 @@ pub async fn sweep(
     for key in &unused {
         blobs.delete(key).await?;
     }
+    store.refresh_statistics().await?;
     if moved_to_history > 0 || !unused.is_empty() {
         info!(moved_to_history, files_removed = unused.len(), "swept");
     }

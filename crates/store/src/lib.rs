@@ -385,6 +385,9 @@ pub trait Operations {
     /// A consistent copy of the whole database at `path` (which must not exist), taken while
     /// docket keeps working; where the database is a server, its own tools do this.
     async fn backup_into(&self, path: &Path) -> StoreResult<()>;
+    /// Brings the query planner's statistics up to date, so lists pick their narrowest index
+    /// (the sweeper calls it; PostgreSQL's autovacuum does this on its own).
+    async fn refresh_statistics(&self) -> StoreResult<()>;
 }
 
 /// A database backend: every port.

@@ -51,16 +51,20 @@ async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::
 
 const LOCK_ROWS: &str = " FOR UPDATE";
 
-/// `column = value` compared case-folded (SmartDocumentor's SQL Server compares
-/// case-insensitively); an expression index on `lower(column)` serves it.
-/// `column` contains `text`, case-insensitively (a `ILIKE` pattern, its wildcards escaped).
-fn push_text_contains_folded(query: &mut QueryBuilder<'_, Db>, column: &str, text: &str) {
+/// `AND` the task's name or externalId contains `text`, case-insensitively (`ILIKE`, its
+/// wildcards escaped), which the trigram indexes serve from three characters on.
+fn push_name_search(query: &mut QueryBuilder<'_, Db>, text: &str) {
+    let pattern = crate::contains_pattern(text);
     query
-        .push(format!("{column} ILIKE "))
-        .push_bind(crate::contains_pattern(text))
-        .push(" ESCAPE '\\'");
+        .push(" AND (display_name ILIKE ")
+        .push_bind(pattern.clone())
+        .push(" ESCAPE '\\' OR external_id ILIKE ")
+        .push_bind(pattern)
+        .push(" ESCAPE '\\')");
 }
 
+/// `column = value` compared case-folded (SmartDocumentor's SQL Server compares
+/// case-insensitively); an expression index on `lower(column)` serves it.
 fn push_text_eq_folded(query: &mut QueryBuilder<'_, Db>, column: &str, value: String) {
     query
         .push(format!(" AND lower({column}) = lower("))
@@ -161,6 +165,11 @@ async fn after_bulk_load(pool: &Pool<Db>) -> StoreResult<()> {
     sqlx::query("VACUUM ANALYZE tasks, task_counts")
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// Autovacuum analyzes PostgreSQL's tables as they change.
+async fn refresh_statistics(_pool: &Pool<Db>) -> StoreResult<()> {
     Ok(())
 }
 

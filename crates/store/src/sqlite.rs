@@ -56,16 +56,30 @@ async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::
 
 const LOCK_ROWS: &str = "";
 
-/// `column = value`, ASCII letters folded (SmartDocumentor's SQL Server compares
-/// case-insensitively); the index on the column is declared with the same collation.
-/// `column` contains `text`, case-insensitively (a `LIKE` pattern, its wildcards escaped).
-fn push_text_contains_folded(query: &mut QueryBuilder<'_, Db>, column: &str, text: &str) {
-    query
-        .push(format!("{column} LIKE "))
-        .push_bind(crate::contains_pattern(text))
-        .push(" ESCAPE '\\'");
+/// `AND` the task's name or externalId contains `text`, case-insensitively: found on the
+/// trigram index (`task_search`) when `text` has the three characters a trigram needs, else
+/// by reading the names (`LIKE`, its wildcards escaped).
+fn push_name_search(query: &mut QueryBuilder<'_, Db>, text: &str) {
+    if text.chars().count() >= 3 {
+        // One FTS5 phrase: the text's trigrams in a row, i.e. the text itself.
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        query
+            .push(" AND id IN (SELECT rowid FROM task_search WHERE task_search MATCH ")
+            .push_bind(phrase)
+            .push(")");
+    } else {
+        let pattern = crate::contains_pattern(text);
+        query
+            .push(" AND (display_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR external_id LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
 }
 
+/// `column = value`, ASCII letters folded (SmartDocumentor's SQL Server compares
+/// case-insensitively); the index on the column is declared with the same collation.
 fn push_text_eq_folded(query: &mut QueryBuilder<'_, Db>, column: &str, value: String) {
     query
         .push(format!(" AND {column} = "))
@@ -118,7 +132,18 @@ async fn listen_for_jobs(_pool: &Pool<Db>, _idle: Arc<Notify>) -> StoreResult<()
 }
 
 /// SQLite plans from its indexes alone; nothing to refresh after a bulk insert.
-async fn after_bulk_load(_pool: &Pool<Db>) -> StoreResult<()> {
+async fn after_bulk_load(pool: &Pool<Db>) -> StoreResult<()> {
+    refresh_statistics(pool).await
+}
+
+/// SQLite keeps no statistics unless asked: without them it may walk a list's creation index
+/// rather than seek a small set of ids. Each index is sampled, not read whole.
+async fn refresh_statistics(pool: &Pool<Db>) -> StoreResult<()> {
+    let mut connection = pool.acquire().await?;
+    sqlx::query("PRAGMA analysis_limit = 1000")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query("ANALYZE").execute(&mut *connection).await?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! `docket-bench scale`: the API at scale. Seeds an organisation with many tasks, then measures
 //! over real HTTP against a docket serving that data: p50/p99 of `status` by taskId and by
-//! externalId and of `statuslistpaginated` (first page, a deep page, each filter); documents
+//! externalId and of `statuslistpaginated` (first page, a deep page, each filter); the web
+//! UI's Documents pages as a signed-in person gets them (each tab, a deep page, a search);
+//! documents
 //! processed per minute end to end by 1, 2, 4... `docket worker` processes on the same
 //! database; and task creation throughput. On SQLite, or PostgreSQL with `--database-url`. It
 //! measures; nothing here asserts.
@@ -16,6 +18,7 @@ use axum::extract::{Path as AxumPath, State};
 use serde_json::{json, Value};
 
 use docket::app::{Docket, Settings};
+use docket::domain::people::{self, Email, Invite, Role};
 use docket::domain::{TaskStatus, Timestamp};
 use docket::server::ServerLimits;
 use docket::store::TaskFilter;
@@ -41,6 +44,9 @@ pub struct ScaleOptions {
     /// The `docket` program run as worker processes; None: the one beside this program.
     pub docket: Option<PathBuf>,
 }
+
+/// Where the API's task routes are.
+const SDTASK: &str = "/api/v1.0/external/sdtask/";
 
 /// One minute between seeded tasks: a million span about two years.
 const SPACING_MS: i64 = 60_000;
@@ -92,7 +98,12 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         .as_str()
         .context("no access token")?
         .to_owned();
-    let api = Api { http, base, token };
+    let api = Api {
+        http,
+        base,
+        token,
+        cookie: None,
+    };
 
     let template = api.create(0).await?;
     let started = Instant::now();
@@ -111,11 +122,11 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
     let pick = |k: usize| 1 + (k as i64 * 7919) % n;
     println!("{:<52} {:>7}  {:>7}", "request", "p50 ms", "p99 ms");
     api.measure("status?taskId=", options.requests, |k| {
-        format!("status?taskId={}", template + pick(k))
+        format!("{SDTASK}status?taskId={}", template + pick(k))
     })
     .await?;
     api.measure("status?externalId=", options.requests, |k| {
-        format!("status?externalId=seed-{template}-{}", pick(k))
+        format!("{SDTASK}status?externalId=seed-{template}-{}", pick(k))
     })
     .await?;
     let since = "startDate=2000-01-01T00:00:00Z";
@@ -154,7 +165,7 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         options.requests + 1,
         |k| {
             format!(
-                "statuslistpaginated?{sequential}&pageNumber={}",
+                "{SDTASK}statuslistpaginated?{sequential}&pageNumber={}",
                 deep + k as i64
             )
         },
@@ -164,9 +175,40 @@ pub async fn run(options: &ScaleOptions) -> anyhow::Result<()> {
         api.measure(
             &format!("statuslistpaginated {name}"),
             options.requests,
-            |_| format!("statuslistpaginated?{query}"),
+            |_| format!("{SDTASK}statuslistpaginated?{query}"),
         )
         .await?;
+    }
+
+    // The web UI's lists, 50 to a page, as a signed-in Administrator.
+    let mut person = api.clone();
+    person.sign_in(&docket, issued.organization.id).await?;
+    let deep_ui = (options.tasks * 8 / 10 / 50 / 2).max(1);
+    let pages = [
+        ("To Review".to_owned(), "tab=review".to_owned()),
+        (
+            format!("To Review page {deep_ui}"),
+            format!("tab=review&page={deep_ui}"),
+        ),
+        ("Processed".to_owned(), "tab=processed".to_owned()),
+        ("Archive".to_owned(), "tab=archive".to_owned()),
+        ("My Assignments".to_owned(), "tab=mine".to_owned()),
+        (
+            "search by externalId".to_owned(),
+            format!("tab=review&q=seed-{template}-{}", pick(1)),
+        ),
+        (
+            "search by name".to_owned(),
+            "tab=review&q=Invoice%20erp-0%2012".to_owned(),
+        ),
+        ("flagged".to_owned(), "tab=review&flagged=true".to_owned()),
+    ];
+    for (name, query) in pages {
+        person
+            .measure(&format!("/documents {name}"), options.requests, |_| {
+                format!("/documents?{query}")
+            })
+            .await?;
     }
 
     // Before the creations, whose tasks (never fetched) would be queued ahead of the documents.
@@ -304,6 +346,8 @@ struct Api {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// A signed-in person's session, sent with every request once set.
+    cookie: Option<String>,
 }
 
 impl Api {
@@ -333,6 +377,37 @@ impl Api {
         created["taskId"].as_i64().context("no taskId")
     }
 
+    /// Signs in as a new Administrator and keeps the session for the requests that follow.
+    async fn sign_in(&mut self, docket: &Docket, org_id: i64) -> anyhow::Result<()> {
+        let password = "bench password, long enough";
+        let invite = Invite {
+            email: Email::parse("bench@example.com")?,
+            role: Role::Administrator,
+        };
+        let hash = people::hash_password(password).map_err(|e| anyhow::anyhow!(e.0))?;
+        docket
+            .store()
+            .create_user(org_id, &invite, Some("Bench"), &hash)
+            .await?;
+        // The session cookie comes with the redirect: not followed.
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?
+            .post(format!("{}/signin", self.base))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("email", invite.email.as_str()), ("password", password)])
+            .send()
+            .await?;
+        let cookie = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .context("signing in set no session cookie")?;
+        self.cookie = Some(cookie.to_owned());
+        Ok(())
+    }
+
     /// Times `requests` GETs one after another and prints their p50 and p99.
     async fn measure(
         &self,
@@ -342,11 +417,14 @@ impl Api {
     ) -> anyhow::Result<()> {
         let mut times = Vec::with_capacity(requests);
         for k in 0..requests.max(1) {
-            let url = format!("{}/api/v1.0/external/sdtask/{}", self.base, path(k));
+            let url = format!("{}{}", self.base, path(k));
             let started = Instant::now();
-            self.http
-                .get(&url)
-                .bearer_auth(&self.token)
+            let request = self.http.get(&url).bearer_auth(&self.token);
+            let request = match &self.cookie {
+                Some(cookie) => request.header(reqwest::header::COOKIE, cookie),
+                None => request,
+            };
+            request
                 .send()
                 .await?
                 .error_for_status()

@@ -15,7 +15,7 @@ use crate::input::Query;
 use crate::review::{check_out_task, complete_and_learn, end_task, reviewable_task, Ending};
 use crate::tasks::{build_export, export_and_pages};
 use crate::AppState;
-use docket_domain::export::ExportData;
+use docket_domain::export::{BoundingBox, ExportData};
 use docket_domain::lifecycle::cancelled_status;
 use docket_domain::people::User;
 use docket_domain::review::{Change, FieldEdit, FieldKind, Reviewer};
@@ -390,6 +390,8 @@ struct PageView {
     ratio: String,
     words: Vec<PageBox>,
     fields: Vec<PageBox>,
+    /// Table cells found on the page (header and body).
+    cells: Vec<PageBox>,
 }
 
 /// Pages shown at once in the viewer (a longer document shows its first ones).
@@ -494,41 +496,52 @@ pub async fn document(
 
 /// The viewer's pages: each page's words, and the boxes of the reviewable fields on it.
 fn page_views(pages: &[PageText], export: &ExportData) -> Vec<PageView> {
+    let entities = || export.chunks.iter().flat_map(|c| &c.entities);
     pages
         .iter()
         .take(VIEWER_PAGES)
         .map(|page| {
-            let words = page
-                .lines
-                .iter()
-                .flat_map(|l| &l.words)
-                .map(|w| PageBox::new(w.bbox, page, w.text.clone()))
-                .collect();
-            let fields = export
-                .chunks
-                .iter()
-                .flat_map(|c| &c.entities)
-                .filter_map(|e| {
-                    let kind = FieldKind::parse(&e.entity_type).ok()?;
-                    let value = e.key_values.first()?;
-                    let b = &value.region.bounding_box;
-                    let placed = value.page_number == i64::from(page.page_number)
-                        && b.width > 0.0
-                        && b.height > 0.0;
+            let number = i64::from(page.page_number);
+            // A box of the export where it has one on this page.
+            let placed = |page_number: i64, b: &BoundingBox, label: String| {
+                (page_number == number && b.width > 0.0 && b.height > 0.0).then(|| {
                     let rect = Rect {
                         left: b.left,
                         top: b.top,
                         right: b.right,
                         bottom: b.bottom,
                     };
-                    placed.then(|| PageBox::new(rect, page, field_key(kind, &e.category)))
+                    PageBox::new(rect, page, label)
                 })
+            };
+            let words = page
+                .lines
+                .iter()
+                .flat_map(|l| &l.words)
+                .map(|w| PageBox::new(w.bbox, page, w.text.clone()))
+                .collect();
+            let fields = entities()
+                .filter_map(|e| {
+                    let kind = FieldKind::parse(&e.entity_type).ok()?;
+                    let value = e.key_values.first()?;
+                    let label = field_key(kind, &e.category);
+                    placed(value.page_number, &value.region.bounding_box, label)
+                })
+                .collect();
+            let cells = entities()
+                .filter_map(|e| e.table.as_ref())
+                .flat_map(|t| {
+                    let headers = t.table_headers.iter().map(|h| &h.cell);
+                    headers.chain(t.table_rows.values().flatten())
+                })
+                .filter_map(|c| placed(c.page_number, &c.region.bounding_box, c.content.clone()))
                 .collect();
             PageView {
                 number: page.page_number,
                 ratio: format!("{:.3} / {:.3}", page.width.max(1.0), page.height.max(1.0)),
                 words,
                 fields,
+                cells,
             }
         })
         .collect()

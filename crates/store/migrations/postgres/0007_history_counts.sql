@@ -1,5 +1,5 @@
 -- The per-day counts also tell tasks in history from the others, so the Processed and Archive
--- lists are counted by day too; flagged tasks are found on their own small index.
+-- lists are counted by day too.
 
 ALTER TABLE task_counts ADD COLUMN archived BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE task_counts DROP CONSTRAINT task_counts_pkey;
@@ -57,4 +57,19 @@ CREATE TRIGGER task_counts_update
                     external_integration_status, archived_at ON tasks
     FOR EACH ROW EXECUTE FUNCTION task_counts_track();
 
+-- The UI's lists in creation order: live tasks (Processed), history (Archive), the flagged,
+-- and the tasks a person holds (My Assignments); each index holds only its own rows.
+CREATE INDEX tasks_org_live_created ON tasks (org_id, created_at) WHERE archived_at IS NULL;
+CREATE INDEX tasks_org_history_created ON tasks (org_id, created_at)
+    WHERE archived_at IS NOT NULL;
 CREATE INDEX tasks_org_flagged ON tasks (org_id, created_at) WHERE flag IS NOT NULL;
+CREATE INDEX tasks_org_status_flagged ON tasks (org_id, task_status, created_at)
+    WHERE flag IS NOT NULL;
+CREATE INDEX tasks_checkout_user ON tasks (checkout_user_id) WHERE checkout_user_id IS NOT NULL;
+
+-- Search by name or externalId: trigram indexes find any part of three characters or more
+-- (ILIKE) without reading every task. The extension goes to `public`, which outlives the
+-- schemas tests make and drop.
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+CREATE INDEX tasks_name_trigrams ON tasks USING gin (display_name public.gin_trgm_ops);
+CREATE INDEX tasks_external_id_trigrams ON tasks USING gin (external_id public.gin_trgm_ops);

@@ -1,5 +1,5 @@
 -- The per-day counts also tell tasks in history from the others, so the Processed and Archive
--- lists are counted by day too; flagged tasks are found on their own small index.
+-- lists are counted by day too.
 
 DROP TRIGGER task_counts_insert;
 DROP TRIGGER task_counts_update;
@@ -59,4 +59,37 @@ CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks BEGIN
       AND archived = (OLD.archived_at IS NOT NULL);
 END;
 
+-- The UI's lists in creation order: live tasks (Processed), history (Archive), the flagged,
+-- and the tasks a person holds (My Assignments); each index holds only its own rows.
+CREATE INDEX tasks_org_live_created ON tasks (org_id, created_at) WHERE archived_at IS NULL;
+CREATE INDEX tasks_org_history_created ON tasks (org_id, created_at)
+    WHERE archived_at IS NOT NULL;
 CREATE INDEX tasks_org_flagged ON tasks (org_id, created_at) WHERE flag IS NOT NULL;
+CREATE INDEX tasks_org_status_flagged ON tasks (org_id, task_status, created_at)
+    WHERE flag IS NOT NULL;
+CREATE INDEX tasks_checkout_user ON tasks (checkout_user_id) WHERE checkout_user_id IS NOT NULL;
+
+-- Search by name or externalId: a trigram index of both, kept by triggers, finds any part of
+-- three characters or more without reading every task.
+CREATE VIRTUAL TABLE task_search USING fts5(
+    display_name, external_id, content = 'tasks', content_rowid = 'id',
+    tokenize = 'trigram case_sensitive 0'
+);
+INSERT INTO task_search (task_search) VALUES ('rebuild');
+
+CREATE TRIGGER task_search_insert AFTER INSERT ON tasks BEGIN
+    INSERT INTO task_search (rowid, display_name, external_id)
+    VALUES (NEW.id, NEW.display_name, NEW.external_id);
+END;
+
+CREATE TRIGGER task_search_update AFTER UPDATE OF display_name, external_id ON tasks BEGIN
+    INSERT INTO task_search (task_search, rowid, display_name, external_id)
+    VALUES ('delete', OLD.id, OLD.display_name, OLD.external_id);
+    INSERT INTO task_search (rowid, display_name, external_id)
+    VALUES (NEW.id, NEW.display_name, NEW.external_id);
+END;
+
+CREATE TRIGGER task_search_delete AFTER DELETE ON tasks BEGIN
+    INSERT INTO task_search (task_search, rowid, display_name, external_id)
+    VALUES ('delete', OLD.id, OLD.display_name, OLD.external_id);
+END;

@@ -62,6 +62,10 @@ impl Operations for SqlStore {
     async fn backup_into(&self, path: &Path) -> StoreResult<()> {
         super::backup_into(&self.pool, path).await
     }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        super::refresh_statistics(&self.pool).await
+    }
 }
 
 type WorkspaceRow = (

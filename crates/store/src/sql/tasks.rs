@@ -795,19 +795,16 @@ fn push_filter(query: &mut QueryBuilder<'_, Db>, org_id: i64, filter: &TaskFilte
         query.push(" AND flag IS NOT NULL");
     }
     if let Some(text) = &filter.text {
-        query.push(" AND (");
-        super::super::push_text_contains_folded(query, "display_name", text);
-        query.push(" OR ");
-        super::super::push_text_contains_folded(query, "external_id", text);
-        query.push(")");
+        super::super::push_name_search(query, text);
     }
     if let Some(user) = filter.reviewer {
+        // One set of ids from two indexes, which the list then reads by id.
         query
-            .push(" AND (checkout_user_id = ")
+            .push(" AND id IN (SELECT task_id FROM task_reviewers WHERE user_id = ")
             .push_bind(user)
-            .push(" OR id IN (SELECT task_id FROM task_reviewers WHERE user_id = ")
+            .push(" UNION SELECT id FROM tasks WHERE checkout_user_id = ")
             .push_bind(user)
-            .push("))");
+            .push(")");
     }
 }
 
@@ -1044,6 +1041,17 @@ mod tests {
             "_ is not a wildcard"
         );
         assert_eq!(found(text("zzz")).await, Vec::<i64>::new());
+        assert_eq!(
+            found(text("LU")).await,
+            vec![ids[1]],
+            "shorter than a trigram"
+        );
+        assert_eq!(found(text("Água 5")).await, vec![ids[0]], "beyond ASCII");
+        assert_eq!(
+            found(text("a \"b")).await,
+            Vec::<i64>::new(),
+            "quotes are text"
+        );
         let flagged = TaskFilter {
             flagged: true,
             ..TaskFilter::default()
