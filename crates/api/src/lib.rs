@@ -34,8 +34,8 @@ use docket_pipeline::Pipeline;
 use docket_store::blobs::BlobStore;
 use docket_store::{Listed, Page, Store};
 
+pub use docket_domain::links::FileLinks;
 pub use error::ApiError;
-pub use files::FileLinks;
 pub use session::SignInLimiter;
 
 #[derive(Debug, Clone)]

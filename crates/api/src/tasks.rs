@@ -724,7 +724,7 @@ pub(super) async fn export_and_pages(
         Some(_) => Some(
             state
                 .links
-                .url(state.base_url(), task.summary.id, Timestamp::now())?,
+                .url(state.base_url(), task.summary.id, Timestamp::now()),
         ),
         None => None,
     };

@@ -7,6 +7,7 @@ pub mod export;
 pub mod job;
 pub mod learning;
 pub mod lifecycle;
+pub mod links;
 pub mod people;
 pub mod review;
 pub mod status;
@@ -15,6 +16,7 @@ pub mod tenant;
 pub mod text;
 pub mod understanding;
 pub mod values;
+pub mod webhook;
 pub mod workspace;
 
 pub use status::{IntegrationStatus, TaskStatus};

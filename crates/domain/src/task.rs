@@ -30,6 +30,8 @@ pub struct Task {
     pub metadata: BTreeMap<String, String>,
     pub original: Option<StoredFile>,
     pub status_reason: Option<String>,
+    /// When the result last reached the client's system (a webhook answered 2xx).
+    pub last_integrated_at: Option<Timestamp>,
 }
 
 /// A task as lists show it: the columns of its status, not the request it was created with.

@@ -26,6 +26,9 @@ pub use docket_domain::task::{
 pub use docket_domain::tenant::{
     Batch, BatchFilter, BatchSort, BatchSortField, IssuedCredentials, Organization, Workspace,
 };
+pub use docket_domain::webhook::{
+    Delivery, DeliveryAttempt, MessageState, NextStep, OutboundMessage, WebhookSettings,
+};
 use docket_domain::{ExternalIntegrationStatus, TaskStatus, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
@@ -390,6 +393,47 @@ pub trait Operations {
     async fn refresh_statistics(&self) -> StoreResult<()>;
 }
 
+/// Results to the client's system: each workspace's webhook, and the outbox of messages the
+/// store writes in the same transaction as the review that makes them (a workspace with an
+/// enabled webhook gets one per reviewed task), taken one attempt at a time under a lease so
+/// that exactly one attempt of a message is in flight across every process.
+#[async_trait]
+pub trait Webhooks {
+    async fn webhook(&self, org_id: i64, workspace_id: i64)
+        -> StoreResult<Option<WebhookSettings>>;
+    /// Sets the workspace's webhook, or removes it (None); false when the workspace is not the
+    /// organisation's.
+    async fn set_webhook(
+        &self,
+        org_id: i64,
+        workspace_id: i64,
+        webhook: Option<&WebhookSettings>,
+    ) -> StoreResult<bool>;
+    /// Takes the message most overdue whose webhook is enabled, for one attempt until
+    /// `lease_until`; its task moves to Exporting.
+    async fn claim_message(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<Option<OutboundMessage>>;
+    /// Keeps the attempt and takes the next step: delivered (the task ExportCompleted, then
+    /// Processed, its integration Successful), another attempt later, or given up (the task
+    /// ExportFailed, then back to ToReview, its integration Failed with the reason; on 410 the
+    /// webhook is turned off). Nothing happens when the message is gone (the task was
+    /// reprocessed or deleted meanwhile).
+    async fn finish_attempt(
+        &self,
+        message: &OutboundMessage,
+        attempt: &DeliveryAttempt,
+        next: &NextStep,
+    ) -> StoreResult<()>;
+    /// The task's messages, newest first, with their attempts.
+    async fn deliveries(&self, task_id: i64) -> StoreResult<Vec<Delivery>>;
+    /// Sends the task's newest message again, with the same id, from its first attempt; None
+    /// when the task has none.
+    async fn redeliver(&self, task_id: i64, now: Timestamp) -> StoreResult<Option<String>>;
+}
+
 /// A database backend: every port.
 pub trait Backend:
     Credentials
@@ -400,6 +444,7 @@ pub trait Backend:
     + Reviews
     + Lifecycle
     + Learning
+    + Webhooks
     + Operations
     + Send
     + Sync
@@ -415,6 +460,7 @@ impl<T> Backend for T where
         + Reviews
         + Lifecycle
         + Learning
+        + Webhooks
         + Operations
         + Send
         + Sync

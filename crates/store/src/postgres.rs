@@ -50,6 +50,11 @@ async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::
 }
 
 const LOCK_ROWS: &str = " FOR UPDATE";
+/// Rows of `table` (a name or alias of the query) another transaction holds are passed over,
+/// not waited for; the rows of the other tables read are not locked.
+fn skip_locked_rows(table: &str) -> String {
+    format!(" FOR UPDATE OF {table} SKIP LOCKED")
+}
 
 /// `AND` the task's name or externalId contains `text`, case-insensitively (`ILIKE`, its
 /// wildcards escaped), which the trigram indexes serve from three characters on.

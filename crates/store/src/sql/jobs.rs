@@ -291,7 +291,10 @@ impl Jobs for SqlStore {
         held.advance(TaskStatus::RecognitionSuccessful, None)
             .await?;
         match reviewed_by_rule {
-            Some(reason) => held.advance(TaskStatus::Reviewed, Some(reason)).await?,
+            Some(reason) => {
+                held.advance(TaskStatus::Reviewed, Some(reason)).await?;
+                super::webhooks::enqueue_export(&mut held.tx, job.task_id).await?;
+            }
             None => held.advance(TaskStatus::ToReview, None).await?,
         }
         held.finish().await?;

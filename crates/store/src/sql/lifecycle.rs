@@ -42,6 +42,7 @@ async fn drop_work(tx: &mut Transaction<'static, Db>, task_id: i64) -> StoreResu
             .execute(&mut **tx)
             .await?;
     }
+    super::webhooks::drop_messages(tx, task_id).await?;
     delete_pages(tx, task_id).await
 }
 

@@ -13,6 +13,7 @@ mod lifecycle;
 mod people;
 mod reviews;
 mod tasks;
+mod webhooks;
 
 use std::path::Path;
 

@@ -165,6 +165,7 @@ impl Reviews for SqlStore {
         held_task(&mut tx, org_id, task_id, by).await?;
         set_checkout(&mut tx, task_id, by, Timestamp::now()).await?;
         record_status(&mut tx, task_id, TaskStatus::Reviewed, None).await?;
+        super::webhooks::enqueue_export(&mut tx, task_id).await?;
         tx.commit().await?;
         Ok(())
     }

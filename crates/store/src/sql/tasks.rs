@@ -151,7 +151,7 @@ const SUMMARY_COLUMNS: &str = summary_columns!();
 const TASK_COLUMNS: &str = concat!(
     summary_columns!(),
     ", org_id, external_integration_status, priority, source_url, request_json, metadata_json,
-    original_key, original_media_type, original_file_name, status_reason"
+    original_key, original_media_type, original_file_name, status_reason, last_integrated_at"
 );
 
 #[derive(sqlx::FromRow)]
@@ -187,6 +187,7 @@ struct TaskRow {
     original_media_type: Option<String>,
     original_file_name: Option<String>,
     status_reason: Option<String>,
+    last_integrated_at: Option<i64>,
 }
 
 impl TryFrom<SummaryRow> for TaskSummary {
@@ -245,6 +246,7 @@ impl TryFrom<TaskRow> for Task {
             metadata,
             original,
             status_reason: row.status_reason,
+            last_integrated_at: row.last_integrated_at.map(Timestamp::from_millis),
         })
     }
 }
@@ -448,6 +450,7 @@ impl Tasks for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::webhooks::drop_messages(&mut tx, id).await?;
         // A worker still holding the old job loses it here and discards what it was doing.
         sqlx::query("DELETE FROM jobs WHERE task_id = $1")
             .bind(id)
