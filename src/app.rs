@@ -13,6 +13,7 @@ use rand::RngCore;
 
 use crate::api::{self, ApiConfig, AppState, FileLinks};
 use crate::pipeline::fetch::FetchPolicy;
+use crate::pipeline::webhooks::ExportLinks;
 use crate::pipeline::{pdf, Pipeline, PipelineConfig, Workers};
 use crate::store::blobs::BlobStore;
 use crate::store::{IssuedCredentials, Store};
@@ -172,8 +173,12 @@ impl Docket {
             Some(url) => BlobStore::s3(url, &settings.data_dir.join("spool"))?,
             None => BlobStore::local(&settings.data_dir.join("files"))?,
         };
-        let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;
         let links = FileLinks::new(link_key(&settings.data_dir)?, settings.api.link_ttl_days);
+        settings.pipeline.export_links = Some(ExportLinks {
+            links: links.clone(),
+            base_url: settings.api.public_url.trim_end_matches('/').to_owned(),
+        });
+        let pipeline = Pipeline::new(store.clone(), blobs.clone(), settings.pipeline)?;
         Ok(Docket {
             state: AppState::new(store, blobs, pipeline, settings.api, links),
         })

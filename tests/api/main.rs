@@ -27,3 +27,4 @@ mod sandbox;
 mod storage;
 mod understanding;
 mod web;
+mod webhooks;

@@ -15,6 +15,7 @@ mod review;
 mod session;
 mod tasks;
 mod ui;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -94,6 +95,12 @@ impl AppState {
 
     fn base_url(&self) -> &str {
         self.config.public_url.trim_end_matches('/')
+    }
+
+    /// A signed link to the task's original file, as exports carry it.
+    pub fn original_file_url(&self, task_id: i64) -> String {
+        let now = docket_domain::Timestamp::now();
+        self.links.url(self.base_url(), task_id, now)
     }
 
     /// Where a person sets their password with a one-time link's token.
@@ -263,6 +270,14 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(review::edit_fields))
         .routes(routes!(review::delete_task))
         .routes(routes!(review::cancel_task))
+        .routes(routes!(
+            webhooks::webhook,
+            webhooks::set_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(
             review::review_settings,
             review::set_review_settings

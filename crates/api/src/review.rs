@@ -194,6 +194,7 @@ pub(super) async fn complete_and_learn(
     by: &Reviewer,
 ) -> ApiResult<()> {
     state.store.complete_review(org_id, task_id, by).await?;
+    state.pipeline.wake_deliveries();
     match state.pipeline.learn_from_review(org_id, task_id).await {
         Ok(0) => {}
         Ok(rules) => tracing::info!(task_id, rules, "learnt from the review"),

@@ -18,12 +18,11 @@ use super::input::{
 };
 use super::review as review_routes;
 use super::{AppState, Paginated, MAX_REQUEST_BYTES};
-use docket_domain::export::{average_confidence, chunks_from_recognition, ExportData};
-use docket_domain::review;
+use docket_domain::export::ExportData;
 use docket_domain::text::PageText;
-use docket_domain::understanding::Understanding;
 use docket_domain::values::{base_file_name, display_name, metadata};
 use docket_domain::{ExternalId, ExternalIntegrationStatus, Priority, Timestamp};
+use docket_pipeline::export;
 use docket_store::blobs::Spool;
 use docket_store::{
     NewTask, SortField, StoredFile, Task, TaskFilter, TaskRef, TaskSort, TaskSummary,
@@ -702,53 +701,11 @@ pub(super) async fn export_and_pages(
     state: &AppState,
     task: Task,
 ) -> ApiResult<(ExportData, Vec<PageText>)> {
-    let mut recognised = Vec::new();
-    let chunks = match state.store.task_result(task.summary.id).await? {
-        Some(result) => {
-            let pages: Vec<PageText> =
-                serde_json::from_str(&result.pages_json).map_err(anyhow::Error::from)?;
-            let mut understanding: Understanding =
-                serde_json::from_str(&result.understanding_json).map_err(anyhow::Error::from)?;
-            // What reviewers changed, over what recognition found.
-            let edits = state.store.field_edits(task.summary.id).await?;
-            let audits = review::apply(&mut understanding, &edits);
-            let mut chunks = chunks_from_recognition(&pages, &understanding, result.recognized_at);
-            review::stamp(&mut chunks, &audits);
-            recognised = pages;
-            chunks
-        }
-        None => Vec::new(),
-    };
-    let checkout = state.store.checkout(task.summary.id).await?;
-    let original_file_url = match task.original {
-        Some(_) => Some(
-            state
-                .links
-                .url(state.base_url(), task.summary.id, Timestamp::now()),
-        ),
-        None => None,
-    };
-    let export = ExportData {
-        task_id: task.summary.id,
-        original_file_url,
-        workspace_id: task.summary.workspace_id,
-        batch_id: task.summary.batch_id,
-        task_number: task.summary.task_number,
-        external_id: task.summary.external_id,
-        display_name: task.summary.display_name,
-        description: task.summary.description,
-        total_pages: task.summary.total_pages,
-        last_checkout_by_user_name: checkout.as_ref().map(|c| c.user_name.clone()),
-        last_checked_out_by: checkout.as_ref().and_then(|c| c.user_id),
-        last_checked_out_until: checkout.map(|c| c.until),
-        average_confidence: average_confidence(&chunks),
-        chunks,
-        last_integrated_by: None,
-        last_integrated_by_user_name: None,
-        last_integrated_on: None,
-        metadata: task.metadata,
-    };
-    Ok((export, recognised))
+    let original_file_url = task
+        .original
+        .as_ref()
+        .map(|_| state.original_file_url(task.summary.id));
+    Ok(export::export_and_pages(&state.store, task, original_file_url).await?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

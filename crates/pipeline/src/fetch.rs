@@ -1,4 +1,5 @@
-//! Downloads a client's document URL without becoming an SSRF proxy.
+//! Downloads a client's document URL, and posts to a client's endpoint (webhooks), without
+//! becoming an SSRF proxy.
 
 use std::error::Error as StdError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -126,6 +127,75 @@ impl Fetcher {
             content_type,
             file_name,
         })
+    }
+}
+
+/// Posts to the endpoints clients configure, under the same rules as downloads (no private
+/// targets unless allowed) and following no redirects: a 3xx is an answer like any other.
+#[derive(Clone)]
+pub struct EndpointClient {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+/// An endpoint's answer: its status and the start of its body.
+pub struct EndpointAnswer {
+    pub status: u16,
+    pub body_start: String,
+}
+
+impl EndpointClient {
+    /// Bytes of an answer's body read, at most.
+    const BODY_BYTES: usize = 16 * 1024;
+
+    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private }))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(EndpointClient {
+            client,
+            allow_private,
+        })
+    }
+
+    /// POSTs `body` with `headers`, waiting at most `timeout` for the whole answer.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<EndpointAnswer, FetchError> {
+        let url = Url::parse(url).map_err(|e| FetchError::Network(format!("bad URL: {e}")))?;
+        check_target(&url, self.allow_private)?;
+        let mut request = self.client.post(url).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let exchange = async {
+            let mut response = request.send().await.map_err(map_err)?;
+            let status = response.status().as_u16();
+            let mut bytes = Vec::new();
+            while bytes.len() < Self::BODY_BYTES {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                    // The status is the answer; a body cut short still says something.
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            bytes.truncate(Self::BODY_BYTES);
+            Ok(EndpointAnswer {
+                status,
+                body_start: String::from_utf8_lossy(&bytes).into_owned(),
+            })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(FetchError::TimedOut))
     }
 }
 

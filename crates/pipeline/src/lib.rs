@@ -3,6 +3,7 @@
 
 pub mod barcodes;
 pub mod detect;
+pub mod export;
 pub mod fetch;
 pub mod image_pdf;
 pub mod ocr;
@@ -11,6 +12,7 @@ pub mod recognize;
 pub mod rulings;
 pub mod sandbox;
 pub mod sweeper;
+pub mod webhooks;
 mod worker;
 
 pub use worker::{Pipeline, PipelineConfig, Workers};

@@ -13,6 +13,7 @@ use super::fetch::{FetchPolicy, Fetcher};
 use super::recognize::{self, Recognition, RecognizedPage};
 use super::sandbox::{self, Message, ReaderSlot, SandboxConfig, SandboxError, Session};
 use super::sweeper;
+use super::webhooks::{Deliverer, ExportLinks};
 use docket_domain::learning::supplier_key;
 use docket_domain::lifecycle::LifecyclePolicy;
 use docket_domain::review::{Change, FieldKind};
@@ -53,6 +54,11 @@ pub struct PipelineConfig {
     /// Stuck tasks, history and retention, applied by a sweep this often.
     pub lifecycle: LifecyclePolicy,
     pub sweep_interval: Duration,
+    /// How exports link to original files (the file-link key and docket's public URL); None:
+    /// they carry no link.
+    pub export_links: Option<ExportLinks>,
+    /// Webhook attempts made at once by this process.
+    pub deliveries_at_once: usize,
 }
 
 impl Default for PipelineConfig {
@@ -70,6 +76,8 @@ impl Default for PipelineConfig {
             sandbox: SandboxConfig::new(Default::default()),
             lifecycle: LifecyclePolicy::default(),
             sweep_interval: Duration::from_secs(60),
+            export_links: None,
+            deliveries_at_once: 4,
         }
     }
 }
@@ -96,18 +104,27 @@ pub struct Pipeline {
     store: Store,
     blobs: BlobStore,
     fetcher: Fetcher,
+    deliverer: Deliverer,
     wake: Arc<Notify>,
+    wake_deliveries: Arc<Notify>,
     config: Arc<PipelineConfig>,
 }
 
 impl Pipeline {
     pub fn new(store: Store, blobs: BlobStore, config: PipelineConfig) -> anyhow::Result<Self> {
         let fetcher = Fetcher::new(config.fetch.clone())?;
+        let deliverer = Deliverer::new(
+            store.clone(),
+            config.fetch.allow_private,
+            config.export_links.clone(),
+        )?;
         Ok(Pipeline {
             store,
             blobs,
             fetcher,
+            deliverer,
             wake: Arc::new(Notify::new()),
+            wake_deliveries: Arc::new(Notify::new()),
             config: Arc::new(config),
         })
     }
@@ -203,6 +220,11 @@ impl Pipeline {
         self.wake.notify_one();
     }
 
+    /// Tells idle deliveries a message may be waiting (a review just completed).
+    pub fn wake_deliveries(&self) {
+        self.wake_deliveries.notify_waiters();
+    }
+
     /// Starts the configured number of workers on the current runtime; they run until the
     /// returned handle is stopped or dropped.
     pub fn spawn_workers(&self) -> Workers {
@@ -216,8 +238,29 @@ impl Pipeline {
             set.spawn(async move { worker.work(id, stopping).await });
         }
         set.spawn(self.clone().relay_job_announcements(stopping.clone()));
+        for _ in 0..self.config.deliveries_at_once.max(1) {
+            set.spawn(self.clone().deliver_until_stopped(stopping.clone()));
+        }
         set.spawn(self.clone().sweep_until_stopped(stopping));
         Workers { set, stop }
+    }
+
+    /// Delivers due webhook messages one after another; idle, looks again every poll interval
+    /// (retries come due, other processes write messages) or when woken. Until the workers stop.
+    async fn deliver_until_stopped(self, mut stopping: watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            let idle = self.wake_deliveries.notified();
+            match self.deliverer.deliver_due().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "delivering a webhook failed; trying again later"),
+            }
+            tokio::select! {
+                _ = idle => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = stopping.changed() => return,
+            }
+        }
     }
 
     /// Sweeps (see `sweeper`) every sweep interval until the workers stop.
@@ -617,6 +660,9 @@ impl Pipeline {
             .store
             .finish_recognition(job, &pages_json, &understanding_json, by_rule.as_deref())
             .await?;
+        if finished && by_rule.is_some() {
+            self.wake_deliveries();
+        }
         info!(
             pages = pages.len(),
             words,

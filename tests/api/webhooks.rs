@@ -1,0 +1,332 @@
+//! Results to the client's system by signed webhook: a real receiver on loopback, signatures
+//! checked by the `standardwebhooks` crate (an implementation independent of docket's), retries
+//! with the same `webhook-id`, giving up, 410 Gone and redelivery.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use crate::common::fixtures::{text_pdf, TextRun};
+use crate::common::server::{start, TestServer};
+
+/// What the receiver does with a request.
+#[derive(Clone)]
+enum Reply {
+    Status(u16, &'static str),
+    /// Answers only after this long (longer than docket waits).
+    Stall(Duration),
+}
+
+/// A client's endpoint on loopback: answers each POST with its next scripted reply (204 once
+/// they run out), and keeps every request.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    count: watch::Sender<usize>,
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    receiver.got.lock().unwrap().push((headers, body));
+    receiver.count.send_modify(|n| *n += 1);
+    let reply = receiver.script.lock().unwrap().pop_front();
+    match reply {
+        Some(Reply::Status(status, text)) => (StatusCode::from_u16(status).unwrap(), text),
+        Some(Reply::Stall(wait)) => {
+            tokio::time::sleep(wait).await;
+            (StatusCode::OK, "too late")
+        }
+        None => (StatusCode::NO_CONTENT, ""),
+    }
+}
+
+impl Receiver {
+    async fn start(script: Vec<Reply>) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Receiver {
+            url: format!("http://{}/hook", listener.local_addr().unwrap()),
+            script: Arc::new(Mutex::new(script.into())),
+            got: Arc::default(),
+            count: watch::channel(0).0,
+        };
+        let router = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        receiver
+    }
+
+    /// The first `n` requests, once they have come.
+    async fn requests(&self, n: usize) -> Vec<(HeaderMap, Bytes)> {
+        let mut count = self.count.subscribe();
+        tokio::time::timeout(Duration::from_secs(60), count.wait_for(|got| *got >= n))
+            .await
+            .expect("the requests come")
+            .unwrap();
+        self.got.lock().unwrap()[..n].to_vec()
+    }
+}
+
+/// A URL where nothing listens.
+async fn closed_port() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+async fn call(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let request = server.call(method, path);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn default_workspace(server: &TestServer) -> i64 {
+    let org = server.credentials.organization.id;
+    server
+        .docket
+        .store()
+        .workspace(org, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Sets the default workspace's webhook; returns its secret.
+async fn set_webhook(server: &TestServer, body: Value) -> String {
+    let path = format!(
+        "/api/v1.0/external/sdworkspace/{}/webhook",
+        default_workspace(server).await
+    );
+    let (status, webhook) = call(server, Method::PUT, &path, Some(body)).await;
+    assert_eq!(status, 200, "{webhook}");
+    webhook["secret"].as_str().unwrap().to_owned()
+}
+
+/// A task uploaded, recognised and reviewed through the API (checked out and completed).
+async fn reviewed_task(server: &TestServer) -> i64 {
+    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Fatura FT 1/1")]]);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name("a.pdf"),
+    );
+    let task = server.create_multipart(form).await["taskId"]
+        .as_i64()
+        .unwrap();
+    server.wait_for(task, &[3]).await;
+    for step in ["checkout", "complete"] {
+        let path = format!("/api/v1.0/external/sdtask/{task}/{step}");
+        let (status, body) = call(server, Method::POST, &path, None).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    task
+}
+
+async fn deliveries(server: &TestServer, task: i64) -> Value {
+    let path = format!("/api/v1.0/external/sdtask/{task}/deliveries");
+    let (status, log) = call(server, Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{log}");
+    log
+}
+
+fn verify(secret: &str, (headers, body): &(HeaderMap, Bytes)) {
+    let webhook = standardwebhooks::Webhook::new(secret).unwrap();
+    webhook
+        .verify(body, headers)
+        .expect("a valid Standard Webhooks signature");
+}
+
+#[tokio::test]
+async fn a_reviewed_task_is_posted_signed_and_then_processed() {
+    let server = start().await;
+    let receiver = Receiver::start(vec![]).await;
+    let secret = set_webhook(&server, json!({"url": receiver.url})).await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let task = reviewed_task(&server).await;
+
+    let request = &receiver.requests(1).await[0];
+    verify(&secret, request);
+    let sent: Value = serde_json::from_slice(&request.1).unwrap();
+    assert_eq!(sent["taskId"], task, "the GetExportData model");
+    assert!(sent["chunks"].is_array());
+    assert_eq!(request.0["content-type"], "application/json");
+    assert!(request.0["webhook-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("msg_"));
+
+    let status = server.wait_for(task, &[9]).await;
+    assert_eq!(
+        (
+            status["taskStatusText"].as_str(),
+            status["integrationStatusText"].as_str()
+        ),
+        (Some("Processed"), Some("Successful"))
+    );
+    let history: Vec<i64> = server
+        .history(task)
+        .await
+        .iter()
+        .map(|e| e["taskStatus"].as_i64().unwrap())
+        .collect();
+    assert_eq!(history[history.len() - 4..], [5, 6, 7, 9]);
+    assert!(server.export(task).await["lastIntegratedOn"].is_string());
+    let log = deliveries(&server, task).await;
+    assert_eq!(log[0]["state"], "delivered");
+    assert_eq!(
+        log[0]["messageId"],
+        request.0["webhook-id"].to_str().unwrap()
+    );
+    assert_eq!(log[0]["attempts"][0]["statusCode"], 204);
+}
+
+#[tokio::test]
+async fn failed_attempts_are_retried_under_one_id_then_given_up_with_the_reason() {
+    let server = start().await;
+    let receiver = Receiver::start(vec![
+        Reply::Status(500, "database is down"),
+        Reply::Stall(Duration::from_secs(5)),
+    ])
+    .await;
+    let body = json!({"url": receiver.url, "schedule": "1s,1s,1s", "timeoutSeconds": 1});
+    let secret = set_webhook(&server, body).await;
+    let task = reviewed_task(&server).await;
+
+    let requests = receiver.requests(2).await;
+    // From the third attempt on, nothing listens there any more.
+    let closed = json!({"url": closed_port().await, "schedule": "1s,1s,1s", "timeoutSeconds": 1});
+    assert_eq!(
+        set_webhook(&server, closed).await,
+        secret,
+        "the secret is kept"
+    );
+    for request in &requests {
+        verify(&secret, request);
+    }
+    assert_eq!(
+        requests[0].0["webhook-id"], requests[1].0["webhook-id"],
+        "receivers deduplicate on webhook-id"
+    );
+
+    let status = server.wait_for(task, &[3]).await;
+    assert_eq!(status["integrationStatusText"], "Failed");
+    let log = deliveries(&server, task).await;
+    assert_eq!(log[0]["state"], "failed");
+    let attempts = log[0]["attempts"].as_array().unwrap();
+    let codes: Vec<&Value> = attempts.iter().map(|a| &a["statusCode"]).collect();
+    assert_eq!(
+        codes,
+        [&json!(500), &Value::Null, &Value::Null, &Value::Null]
+    );
+    assert_eq!(attempts[0]["response"], "database is down");
+    assert!(
+        attempts[1]["response"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{attempts:?}"
+    );
+    let events = server.history(task).await;
+    let failed = &events[events.len() - 2];
+    assert_eq!(failed["taskStatusText"], "ExportFailed");
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no answer") && reason.contains("after 4 attempts"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn gone_turns_the_webhook_off_and_a_redelivery_sends_the_same_message() {
+    let server = start().await;
+    let receiver = Receiver::start(vec![Reply::Status(410, "no such hook")]).await;
+    let secret = set_webhook(&server, json!({"url": receiver.url})).await;
+    let task = reviewed_task(&server).await;
+    let status = server.wait_for(task, &[3]).await;
+    assert_eq!(status["integrationStatusText"], "Failed");
+    let path = format!(
+        "/api/v1.0/external/sdworkspace/{}/webhook",
+        default_workspace(&server).await
+    );
+    let (_, webhook) = call(&server, Method::GET, &path, None).await;
+    assert_eq!(webhook["enabled"], false);
+    assert!(
+        webhook["disabledReason"].as_str().unwrap().contains("410"),
+        "{webhook}"
+    );
+
+    set_webhook(&server, json!({"url": receiver.url, "enabled": true})).await;
+    let redeliver = format!("/api/v1.0/external/sdtask/{task}/redeliver");
+    let (status, again) = call(&server, Method::POST, &redeliver, None).await;
+    assert_eq!(status, 200, "{again}");
+    server.wait_for(task, &[9]).await;
+    let requests = receiver.requests(2).await;
+    verify(&secret, &requests[1]);
+    assert_eq!(requests[0].0["webhook-id"], requests[1].0["webhook-id"]);
+    assert_eq!(
+        again["messageId"],
+        requests[1].0["webhook-id"].to_str().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn webhook_settings_are_checked_and_kept_from_other_organisations() {
+    let server = start().await;
+    let path = format!(
+        "/api/v1.0/external/sdworkspace/{}/webhook",
+        default_workspace(&server).await
+    );
+    assert_eq!(
+        call(&server, Method::GET, &path, None).await.0,
+        404,
+        "none yet"
+    );
+    for bad in [
+        json!({"url": "ftp://example.com/x"}),
+        json!({"url": "not a url"}),
+        json!({"url": "https://example.com", "schedule": "5d"}),
+        json!({"url": "https://example.com", "timeoutSeconds": 0}),
+        json!({"schedule": "5s"}),
+    ] {
+        let (status, problem) = call(&server, Method::PUT, &path, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+    }
+    let first = set_webhook(&server, json!({"url": "https://example.com/hook"})).await;
+    let rotate = format!("{path}/rotatesecret");
+    let (status, rotated) = call(&server, Method::POST, &rotate, None).await;
+    assert_eq!(status, 200);
+    assert_ne!(rotated["secret"], first.as_str());
+    let other = server.other_tenant_token().await;
+    let response = reqwest::Client::new()
+        .get(server.url(&path))
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "another organisation's workspace");
+    assert_eq!(call(&server, Method::DELETE, &path, None).await.0, 200);
+    assert_eq!(call(&server, Method::GET, &path, None).await.0, 404);
+}
