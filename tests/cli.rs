@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use common::fixtures::{text_pdf, TextRun};
+use common::receiver::{Receiver, Reply};
 use common::server::{
     create_url_task_as, fresh_postgres, json_of, request_token, wait_for_status, FileServer,
 };
@@ -1206,4 +1207,62 @@ async fn two_api_processes_and_two_workers_on_one_database_and_bucket_process_ev
         let stopped = terminate_child(worker, Duration::from_secs(10));
         assert!(stopped.success(), "{stopped}");
     }
+}
+
+/// A result reviewed just before docket is killed with SIGKILL, its webhook attempt still
+/// waiting for an answer, is delivered after the restart: the same message, the same id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_whose_delivery_was_cut_by_sigkill_is_delivered_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = FileServer::start().await;
+    let receiver = Receiver::start(vec![Reply::Stall(Duration::from_secs(60))]).await;
+    let http = reqwest::Client::new();
+    let port = free_port();
+    let mut first = serve(dir.path(), port).await;
+    let (client_id, secret) = printed_credentials(&mut first);
+    let token = request_token(&http, &first.base, &client_id, &secret).await;
+    let api = |path: &str| format!("{}/api/v1.0/external/{path}", first.base);
+    let workspaces: Vec<Value> =
+        get_json(&http, api("sdworkspace/CurrentWorkspaces"), &token).await;
+    let workspace = workspaces[0]["workspaceId"].as_i64().unwrap();
+    let webhook: Value = http
+        .put(api(&format!("sdworkspace/{workspace}/webhook")))
+        .bearer_auth(&token)
+        .json(&json!({"url": receiver.url, "timeoutSeconds": 2, "schedule": "1s"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Sent once at least")]]);
+    let task = create_url_task_as(&http, &first.base, &token, &files.add("a.pdf", pdf)).await;
+    wait_for_status(|| status(&http, &first.base, &token, task), &[3]).await;
+    for step in ["checkout", "complete"] {
+        let response = http
+            .post(api(&format!("sdtask/{task}/{step}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{step}");
+    }
+    let cut = receiver.requests(1).await.remove(0);
+    first.child.kill().unwrap(); // SIGKILL between the review and its delivery
+    first.child.wait().unwrap();
+    drop(first);
+
+    let second = serve(dir.path(), port).await;
+    let done = wait_for_status(|| status(&http, &second.base, &token, task), &[9]).await;
+    assert_eq!(done["integrationStatusText"], "Successful");
+    let delivered = receiver.requests(2).await.remove(1);
+    assert_eq!(
+        cut.0["webhook-id"], delivered.0["webhook-id"],
+        "exactly the same id"
+    );
+    let secret = webhook["secret"].as_str().unwrap();
+    standardwebhooks::Webhook::new(secret)
+        .unwrap()
+        .verify(&delivered.1, &delivered.0)
+        .unwrap();
 }

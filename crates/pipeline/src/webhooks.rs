@@ -33,7 +33,7 @@ impl std::fmt::Debug for ExportLinks {
     }
 }
 
-/// The longest an attempt may wait for an answer; the lease on a message outlasts it.
+/// The longest a webhook's attempt may wait for an answer.
 pub const MAX_TIMEOUT_SECONDS: u32 = 300;
 
 #[derive(Clone)]
@@ -44,8 +44,9 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Time beyond an attempt's timeout before another process may take its message over.
-    const LEASE_MARGIN_SECONDS: i64 = 30;
+    /// Time beyond an attempt's timeout before another process may take its message over
+    /// (this one crashed or hangs).
+    const LEASE_MARGIN_SECONDS: i64 = 5;
 
     pub fn new(
         store: Store,
@@ -62,8 +63,8 @@ impl Deliverer {
     /// Makes one attempt at the most overdue message; false when none is due.
     pub async fn deliver_due(&self) -> anyhow::Result<bool> {
         let now = Timestamp::now();
-        let lease = now.plus_seconds(i64::from(MAX_TIMEOUT_SECONDS) + Self::LEASE_MARGIN_SECONDS);
-        let Some(message) = self.store.claim_message(now, lease).await? else {
+        let margin = Self::LEASE_MARGIN_SECONDS;
+        let Some(message) = self.store.claim_message(now, margin).await? else {
             return Ok(false);
         };
         let body = self.body(&message).await?;

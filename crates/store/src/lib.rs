@@ -409,12 +409,13 @@ pub trait Webhooks {
         workspace_id: i64,
         webhook: Option<&WebhookSettings>,
     ) -> StoreResult<bool>;
-    /// Takes the message most overdue whose webhook is enabled, for one attempt until
-    /// `lease_until`; its task moves to Exporting.
+    /// Takes the message most overdue whose webhook is enabled, for one attempt: no other
+    /// process takes it until its webhook's timeout and `margin_seconds` have passed. Its task
+    /// moves to Exporting.
     async fn claim_message(
         &self,
         now: Timestamp,
-        lease_until: Timestamp,
+        margin_seconds: i64,
     ) -> StoreResult<Option<OutboundMessage>>;
     /// Keeps the attempt and takes the next step: delivered (the task ExportCompleted, then
     /// Processed, its integration Successful), another attempt later, or given up (the task

@@ -167,11 +167,13 @@ impl Webhooks for SqlStore {
     async fn claim_message(
         &self,
         now: Timestamp,
-        lease_until: Timestamp,
+        margin_seconds: i64,
     ) -> StoreResult<Option<OutboundMessage>> {
         let mut tx = self.write().await?;
         let claimed: Option<(String, i64, i64, i64)> = sqlx::query_as(&format!(
-            "UPDATE webhook_messages SET attempts = attempts + 1, lease_until = $1
+            "UPDATE webhook_messages SET attempts = attempts + 1,
+                 lease_until = $2 + 1000 * ($1 + (SELECT w.timeout_seconds FROM webhooks w
+                     WHERE w.workspace_id = webhook_messages.workspace_id))
              WHERE id = (
                  SELECT m.id FROM webhook_messages m
                  JOIN webhooks w ON w.workspace_id = m.workspace_id AND w.enabled = 1
@@ -182,7 +184,7 @@ impl Webhooks for SqlStore {
              RETURNING id, task_id, workspace_id, attempts",
             super::super::skip_locked_rows("m")
         ))
-        .bind(lease_until.millis())
+        .bind(margin_seconds)
         .bind(now.millis())
         .fetch_optional(&mut *tx)
         .await?;
@@ -448,7 +450,7 @@ mod tests {
         let task = reviewed(&store, org).await;
         assert_eq!(summary(&store, task).await.1, IntegrationStatus::Queued);
         let now = Timestamp::now();
-        let lease = now.plus_seconds(60);
+        let lease = 60;
         let first = store.claim_message(now, lease).await.unwrap().unwrap();
         assert_eq!((first.task_id, first.attempt, first.org_id), (task, 1, org));
         assert_eq!(first.webhook, webhook);
@@ -463,11 +465,7 @@ mod tests {
             .await
             .unwrap();
         let later = now.plus_seconds(1);
-        let second = store
-            .claim_message(later, later.plus_seconds(60))
-            .await
-            .unwrap()
-            .unwrap();
+        let second = store.claim_message(later, lease).await.unwrap().unwrap();
         assert_eq!((second.id.as_str(), second.attempt), (first.id.as_str(), 2));
         store
             .finish_attempt(&second, &attempt(2, Some(204)), &NextStep::Delivered)
@@ -492,11 +490,7 @@ mod tests {
         // Sent again on request: the same message, from its first attempt.
         let again = store.redeliver(task, later).await.unwrap();
         assert_eq!(again.as_deref(), Some(first.id.as_str()));
-        let third = store
-            .claim_message(later, later.plus_seconds(60))
-            .await
-            .unwrap()
-            .unwrap();
+        let third = store.claim_message(later, lease).await.unwrap().unwrap();
         assert_eq!((third.id, third.attempt), (first.id, 1));
         assert_eq!(store.redeliver(unsent, later).await.unwrap(), None);
     }
@@ -512,7 +506,7 @@ mod tests {
             .unwrap();
         let (failed, gone) = (reviewed(&store, org).await, reviewed(&store, org).await);
         let now = Timestamp::now();
-        let lease = now.plus_seconds(60);
+        let lease = 60;
         let message = store.claim_message(now, lease).await.unwrap().unwrap();
         assert_eq!(message.task_id, failed);
         let why = "the endpoint answered 500: no (after 1 attempts)".to_owned();
@@ -573,12 +567,7 @@ mod tests {
         let mut claims = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let store = store.clone();
-            claims.spawn(async move {
-                store
-                    .claim_message(now, now.plus_seconds(60))
-                    .await
-                    .unwrap()
-            });
+            claims.spawn(async move { store.claim_message(now, 60).await.unwrap() });
         }
         let mut claimed: Vec<i64> = claims
             .join_all()
