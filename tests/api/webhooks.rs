@@ -256,3 +256,95 @@ async fn webhook_settings_are_checked_and_kept_from_other_organisations() {
     assert_eq!(call(&server, Method::DELETE, &path, None).await.0, 200);
     assert_eq!(call(&server, Method::GET, &path, None).await.0, 404);
 }
+
+/// The README's block of `language` in the webhooks section.
+fn readme_block(language: &str) -> &'static str {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## Results to your system")
+        .nth(1)
+        .expect("the webhooks section");
+    section
+        .split(&format!("```{language}\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the snippet")
+}
+
+/// Runs a program with `input` on stdin; None when the program is not installed.
+async fn run(program: &str, args: &[&str], input: &str) -> Option<String> {
+    let spawned = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = spawned else {
+        eprintln!("skipped: no {program} (scripts/setup.sh installs it)");
+        return None;
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{program}: {stderr}");
+    Some(String::from_utf8(output.stdout).unwrap().trim().to_owned())
+}
+
+#[tokio::test]
+async fn the_readme_snippets_verify_what_docket_signs() {
+    use docket::domain::webhook::{new_message_id, WebhookSecret};
+    use docket::domain::Timestamp;
+
+    let dir = tempfile::tempdir().unwrap();
+    let python = format!(
+        "{}\nimport json, sys\ncase = json.load(sys.stdin)\n\
+         ok = verify(case['secret'], case['headers'], case['body'].encode())\n\
+         print('valid' if ok else 'invalid')\n",
+        readme_block("python")
+    );
+    std::fs::write(dir.path().join("verify.mjs"), readme_block("js")).unwrap();
+    let harness = dir.path().join("harness.mjs");
+    std::fs::write(
+        &harness,
+        "import { verify } from './verify.mjs';\nlet input = '';\n\
+         for await (const chunk of process.stdin) input += chunk;\n\
+         const c = JSON.parse(input);\n\
+         console.log(verify(c.secret, c.headers, Buffer.from(c.body)) ? 'valid' : 'invalid');\n",
+    )
+    .unwrap();
+
+    let secret = WebhookSecret::generate();
+    let id = new_message_id();
+    let body = r#"{"taskId": 7, "displayName": "Fatura Nº 1"}"#;
+    let case = |sent: &str, body: &str, age: i64| {
+        let timestamp = Timestamp::now().millis() / 1000 - age;
+        json!({
+            "secret": secret.to_text(),
+            "headers": {
+                "webhook-id": id,
+                "webhook-timestamp": timestamp.to_string(),
+                "webhook-signature": format!("v0,xyz {}", secret.sign(&id, timestamp, sent.as_bytes())),
+            },
+            "body": body,
+        })
+        .to_string()
+    };
+    let cases = [
+        (case(body, body, 0), "valid"),
+        (case(body, &body.replace('7', "8"), 0), "invalid"),
+        (case(body, body, 3600), "invalid"),
+    ];
+    for (input, expected) in &cases {
+        if let Some(said) = run("python3", &["-c", &python], input).await {
+            assert_eq!(said, *expected, "Python: {input}");
+        }
+        let node_args = [harness.to_str().unwrap()];
+        if let Some(said) = run("node", &node_args, input).await {
+            assert_eq!(said, *expected, "JavaScript: {input}");
+        }
+    }
+}
