@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// A workspace's webhook: where its reviewed tasks are sent, signed with its secret.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// People who sign in to the web UI: the first administrator, the list, password resets.
     User {
         #[command(subcommand)]
@@ -290,6 +295,54 @@ enum WorkspaceCommand {
     },
 }
 
+/// Which workspace's webhook a command is about.
+#[derive(Args)]
+struct WebhookTarget {
+    #[command(flatten)]
+    data: DataDir,
+    /// The organisation's client id; may be left out when there is only one organisation.
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long)]
+    workspace_id: i64,
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Set the webhook (a new one gets a new secret); prints it.
+    Set {
+        #[command(flatten)]
+        target: WebhookTarget,
+        /// http or https; no private address unless docket runs with --allow-private-urls.
+        #[arg(long)]
+        url: Option<String>,
+        /// Waits before each retry, e.g. 5s,5m,30m,2h,5h,10h,10h (the default).
+        #[arg(long)]
+        schedule: Option<String>,
+        /// How long an attempt waits for the answer, 1 to 300 (default 15).
+        #[arg(long)]
+        timeout_seconds: Option<u32>,
+        /// Turn it on (also after a 410 Gone turned it off) or off.
+        #[arg(long)]
+        enabled: Option<bool>,
+    },
+    /// Print the webhook and its secret.
+    Show {
+        #[command(flatten)]
+        target: WebhookTarget,
+    },
+    /// A new secret, used from the next attempt on; prints the webhook.
+    RotateSecret {
+        #[command(flatten)]
+        target: WebhookTarget,
+    },
+    /// Remove the webhook: reviewed tasks stay Reviewed.
+    Remove {
+        #[command(flatten)]
+        target: WebhookTarget,
+    },
+}
+
 /// Where a command about people finds them, and how the links it prints begin.
 #[derive(Args)]
 struct PeopleArgs {
@@ -417,6 +470,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user_command(command).await,
+        Command::Webhook { command } => webhook_command(command).await,
         Command::Workspace {
             command:
                 WorkspaceCommand::New {
@@ -458,6 +512,66 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn webhook_command(command: WebhookCommand) -> anyhow::Result<()> {
+    use docket::domain::webhook::{WebhookChange, WebhookSecret, WebhookSettings};
+    let (WebhookCommand::Set { target, .. }
+    | WebhookCommand::Show { target }
+    | WebhookCommand::RotateSecret { target }
+    | WebhookCommand::Remove { target }) = &command;
+    let store = open_store(&target.data).await?;
+    let org_id = organisation(&store, target.client_id.as_deref()).await?;
+    let workspace = target.workspace_id;
+    anyhow::ensure!(
+        store.workspace(org_id, Some(workspace)).await?.is_some(),
+        "the organisation has no workspace {workspace}"
+    );
+    let current = store.webhook(org_id, workspace).await?;
+    let print = |w: &WebhookSettings| {
+        println!("url: {}", w.url);
+        println!("secret: {}", w.secret.to_text());
+        println!("enabled: {}", w.enabled);
+        println!("schedule: {}", w.schedule);
+        println!("timeout_seconds: {}", w.timeout_seconds);
+        if let Some(reason) = &w.disabled_reason {
+            println!("disabled_reason: {reason}");
+        }
+    };
+    let changed = match command {
+        WebhookCommand::Set {
+            url,
+            schedule,
+            timeout_seconds,
+            enabled,
+            ..
+        } => {
+            let change = WebhookChange {
+                url,
+                enabled,
+                schedule,
+                timeout_seconds,
+            };
+            change.apply(current).map_err(|e| anyhow::anyhow!(e.0))?
+        }
+        WebhookCommand::Show { .. } => {
+            print(&current.context("the workspace has no webhook")?);
+            return Ok(());
+        }
+        WebhookCommand::RotateSecret { .. } => {
+            let mut webhook = current.context("the workspace has no webhook")?;
+            webhook.secret = WebhookSecret::generate();
+            webhook
+        }
+        WebhookCommand::Remove { .. } => {
+            current.context("the workspace has no webhook")?;
+            store.set_webhook(org_id, workspace, None).await?;
+            return Ok(());
+        }
+    };
+    store.set_webhook(org_id, workspace, Some(&changed)).await?;
+    print(&changed);
+    Ok(())
 }
 
 async fn user_command(command: UserCommand) -> anyhow::Result<()> {

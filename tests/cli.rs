@@ -1266,3 +1266,64 @@ async fn a_result_whose_delivery_was_cut_by_sigkill_is_delivered_after_restart()
         .verify(&delivered.1, &delivered.0)
         .unwrap();
 }
+
+#[test]
+fn webhook_subcommands_set_show_rotate_and_remove_a_workspaces_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    admin(&["org", "new", "--data-dir", data, "--name", "Acme"]);
+    fn on<'a>(data: &'a str, command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "webhook",
+            command,
+            "--data-dir",
+            data,
+            "--workspace-id",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+    let refusal = refused(&on(data, "show", &[]));
+    assert!(refusal.contains("no webhook"), "{refusal}");
+    let refusal = refused(&on(data, "set", &["--schedule", "5s"]));
+    assert!(refusal.contains("needs a url"), "{refusal}");
+    let refusal = refused(&on(
+        data,
+        "set",
+        &["--url", "https://e.com", "--timeout-seconds", "0"],
+    ));
+    assert!(refusal.contains("timeoutSeconds"), "{refusal}");
+
+    let set = admin(&on(
+        data,
+        "set",
+        &[
+            "--url",
+            "https://erp.example.com/hook",
+            "--schedule",
+            "1s,2m",
+        ],
+    ));
+    assert_eq!(value(&set, "url"), "https://erp.example.com/hook");
+    assert_eq!(value(&set, "schedule"), "1s,2m");
+    assert_eq!(value(&set, "enabled"), "true");
+    assert_eq!(value(&set, "timeout_seconds"), "15");
+    let secret = value(&set, "secret").to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let off = admin(&on(data, "set", &["--enabled", "false"]));
+    assert_eq!(
+        (value(&off, "enabled"), value(&off, "secret")),
+        ("false", secret.as_str())
+    );
+    let rotated = admin(&on(data, "rotate-secret", &[]));
+    assert_ne!(value(&rotated, "secret"), secret);
+    assert_eq!(
+        value(&admin(&on(data, "show", &[])), "secret"),
+        value(&rotated, "secret")
+    );
+    admin(&on(data, "remove", &[]));
+    refused(&on(data, "show", &[]));
+    let refusal = refused(&["webhook", "show", "--data-dir", data, "--workspace-id", "9"]);
+    assert!(refusal.contains("no workspace 9"), "{refusal}");
+}

@@ -13,9 +13,8 @@ use super::input::json_body;
 use super::people::visible_workspace;
 use super::review::reviewable_task;
 use super::AppState;
-use docket_domain::webhook::{Delivery, RetrySchedule, WebhookSecret, WebhookSettings};
+use docket_domain::webhook::{Delivery, WebhookChange, WebhookSecret, WebhookSettings};
 use docket_domain::Timestamp;
-use docket_pipeline::webhooks::MAX_TIMEOUT_SECONDS;
 
 /// A workspace's webhook as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,33 +119,14 @@ pub async fn set_webhook(
     let workspace = managed_workspace(&actor, &state, &workspace_id).await?;
     let names = ["url", "enabled", "schedule", "timeoutSeconds"];
     let request: WebhookRequest = json_body(&body, &names)?;
-    let url = url::Url::parse(request.url.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!("{:?} is not an http or https URL", request.url))
-        })?;
+    let change = WebhookChange {
+        url: Some(request.url),
+        enabled: request.enabled,
+        schedule: request.schedule,
+        timeout_seconds: request.timeout_seconds,
+    };
     let before = state.store.webhook(actor.org_id(), workspace).await?;
-    let mut webhook = before.unwrap_or_else(|| WebhookSettings::new(String::new()));
-    webhook.url = url.to_string();
-    if let Some(enabled) = request.enabled {
-        webhook.enabled = enabled;
-    }
-    // Turned on again, or pointed elsewhere: whatever turned it off is past.
-    if webhook.enabled {
-        webhook.disabled_reason = None;
-    }
-    if let Some(schedule) = &request.schedule {
-        webhook.schedule = RetrySchedule::parse(schedule)?;
-    }
-    if let Some(timeout) = request.timeout_seconds {
-        if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
-            return Err(ApiError::BadRequest(format!(
-                "timeoutSeconds must be from 1 to {MAX_TIMEOUT_SECONDS}"
-            )));
-        }
-        webhook.timeout_seconds = timeout;
-    }
+    let webhook = change.apply(before)?;
     state
         .store
         .set_webhook(actor.org_id(), workspace, Some(&webhook))

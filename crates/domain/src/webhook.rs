@@ -155,8 +155,59 @@ pub struct WebhookSettings {
     pub disabled_reason: Option<String>,
 }
 
+/// A change to a workspace's webhook, as the API and the command line take it: what is None
+/// stays as it was.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookChange {
+    pub url: Option<String>,
+    pub enabled: Option<bool>,
+    /// Waits before each retry, as `RetrySchedule::parse` reads them.
+    pub schedule: Option<String>,
+    pub timeout_seconds: Option<u32>,
+}
+
+impl WebhookChange {
+    /// The webhook after the change: `current`'s, or a new one with a new secret.
+    pub fn apply(self, current: Option<WebhookSettings>) -> Result<WebhookSettings, Invalid> {
+        let mut webhook = match (current, &self.url) {
+            (Some(webhook), _) => webhook,
+            (None, Some(_)) => WebhookSettings::new(String::new()),
+            (None, None) => return Err(Invalid("a webhook needs a url".into())),
+        };
+        if let Some(url) = self.url {
+            webhook.url = url::Url::parse(url.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| Invalid(format!("{url:?} is not an http or https URL")))?
+                .to_string();
+        }
+        if let Some(enabled) = self.enabled {
+            webhook.enabled = enabled;
+        }
+        // Turned on again: whatever turned it off is past.
+        if webhook.enabled {
+            webhook.disabled_reason = None;
+        }
+        if let Some(schedule) = &self.schedule {
+            webhook.schedule = RetrySchedule::parse(schedule)?;
+        }
+        if let Some(timeout) = self.timeout_seconds {
+            if !(1..=WebhookSettings::MAX_TIMEOUT_SECONDS).contains(&timeout) {
+                return Err(Invalid(format!(
+                    "timeoutSeconds must be from 1 to {}",
+                    WebhookSettings::MAX_TIMEOUT_SECONDS
+                )));
+            }
+            webhook.timeout_seconds = timeout;
+        }
+        Ok(webhook)
+    }
+}
+
 impl WebhookSettings {
     pub const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
+    /// The longest an attempt may wait for an answer.
+    pub const MAX_TIMEOUT_SECONDS: u32 = 300;
 
     pub fn new(url: String) -> Self {
         WebhookSettings {

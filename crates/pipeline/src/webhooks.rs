@@ -33,9 +33,6 @@ impl std::fmt::Debug for ExportLinks {
     }
 }
 
-/// The longest a webhook's attempt may wait for an answer.
-pub const MAX_TIMEOUT_SECONDS: u32 = 300;
-
 #[derive(Clone)]
 pub struct Deliverer {
     store: Store,
