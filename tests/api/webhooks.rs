@@ -127,6 +127,28 @@ async fn a_reviewed_task_is_posted_signed_and_then_processed() {
         request.0["webhook-id"].to_str().unwrap()
     );
     assert_eq!(log[0]["attempts"][0]["statusCode"], 204);
+
+    // The client's view: exported by webhook, not yet marked as taken in by the client.
+    let waiting = "/api/v1.0/external/sdtask/statuslist?startDate=2000-01-01\
+                   &integrationStatus=3&externalIntegrationStatus=never";
+    let ids = |list: Value| -> Vec<i64> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["taskId"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids(call(&server, Method::GET, waiting, None).await.1),
+        [task]
+    );
+    let mark = format!("/api/v1.0/external/sdtask/externalIntegrationStatus?taskId={task}");
+    let marked = json!({"externalIntegrationStatus": "imported"});
+    assert_eq!(
+        call(&server, Method::PATCH, &mark, Some(marked)).await.0,
+        200
+    );
+    assert!(ids(call(&server, Method::GET, waiting, None).await.1).is_empty());
 }
 
 #[tokio::test]
@@ -347,4 +369,62 @@ async fn the_readme_snippets_verify_what_docket_signs() {
             assert_eq!(said, *expected, "JavaScript: {input}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_web_ui_sets_a_webhook_and_shows_and_redelivers_a_tasks_messages() {
+    let server = start().await;
+    let receiver = Receiver::start(vec![]).await;
+    let workspace = default_workspace(&server).await;
+    let (mut admin, _) =
+        crate::review::person(&server, "boss@example.pt", "Administrator", workspace).await;
+    let path = format!("/settings/workspaces/{workspace}/webhook");
+    let (status, page) = admin
+        .post_form(
+            &path,
+            &[("url", "gopher://x"), ("schedule", "1s"), ("timeout", "5")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("is not an http or https URL"), "{page}");
+    let form = [
+        ("url", receiver.url.as_str()),
+        ("schedule", "1s"),
+        ("timeout", "5"),
+        ("enabled", "true"),
+    ];
+    let (status, to) = admin.post_form(&path, &form).await;
+    assert_eq!(status, 303, "{to}");
+    let (_, settings) = admin.get(&to).await;
+    let api = format!("/api/v1.0/external/sdworkspace/{workspace}/webhook");
+    let (_, webhook) = call(&server, Method::GET, &api, None).await;
+    let secret = webhook["secret"].as_str().unwrap();
+    assert!(settings.contains(secret), "the page shows the secret");
+    assert_eq!(
+        (
+            webhook["schedule"].as_str(),
+            webhook["timeoutSeconds"].as_u64()
+        ),
+        (Some("1s"), Some(5))
+    );
+
+    let task = reviewed_task(&server).await;
+    server.wait_for(task, &[9]).await;
+    let first = receiver.requests(1).await.remove(0);
+    let id = first.0["webhook-id"].to_str().unwrap().to_owned();
+    let (_, page) = admin.get(&format!("/documents/{task}")).await;
+    assert!(
+        page.contains(&id) && page.contains("delivered"),
+        "the delivery log"
+    );
+    let (status, _) = admin
+        .post_form(&format!("/documents/{task}/redeliver"), &[])
+        .await;
+    assert_eq!(status, 303);
+    let again = receiver.requests(2).await.remove(1);
+    assert_eq!(again.0["webhook-id"], id.as_str());
+
+    let (status, _) = admin.post_form(&path, &[("remove", "true")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(call(&server, Method::GET, &api, None).await.0, 404);
 }

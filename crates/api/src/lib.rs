@@ -334,6 +334,15 @@ pub fn router(state: AppState) -> Router {
             "/settings/workspaces/{workspace}",
             get(ui::workspace_settings).post(ui::save_workspace_settings),
         )
+        .route(
+            "/settings/workspaces/{workspace}/webhook",
+            post(ui::save_webhook),
+        )
+        .route(
+            "/settings/workspaces/{workspace}/webhook/secret",
+            post(ui::rotate_webhook_secret),
+        )
+        .route("/documents/{task}/redeliver", post(ui::redeliver))
         .layer(middleware::from_fn(ops::http_latency))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(middleware::from_fn(error::problem_responses))

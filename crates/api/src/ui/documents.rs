@@ -21,6 +21,7 @@ use docket_domain::people::User;
 use docket_domain::review::{Change, FieldEdit, FieldKind, Reviewer};
 use docket_domain::tenant::Workspace;
 use docket_domain::text::{PageText, Rect};
+use docket_domain::webhook::Delivery;
 use docket_domain::{TaskStatus, Timestamp};
 use docket_store::{Page, TaskFilter, TaskSort, TaskSummary};
 
@@ -412,6 +413,47 @@ struct DocumentPage<'a> {
     can_delete: bool,
     fields: Vec<FieldRow>,
     pages: Vec<PageView>,
+    deliveries: Vec<DeliveryRow>,
+}
+
+/// A webhook message of the task and its attempts, for the delivery log.
+struct DeliveryRow {
+    message_id: String,
+    state: &'static str,
+    next_attempt: Option<String>,
+    attempts: Vec<AttemptRow>,
+}
+
+struct AttemptRow {
+    number: u32,
+    at: String,
+    /// The status, or "no answer".
+    answer: String,
+    latency_ms: i64,
+    response: String,
+}
+
+fn delivery_rows(log: Vec<Delivery>) -> Vec<DeliveryRow> {
+    log.into_iter()
+        .map(|d| DeliveryRow {
+            message_id: d.message_id,
+            state: d.state.as_str(),
+            next_attempt: d.next_attempt_at.map(Timestamp::to_api_string),
+            attempts: d
+                .attempts
+                .into_iter()
+                .map(|a| AttemptRow {
+                    number: a.attempt,
+                    at: a.started_at.to_api_string(),
+                    answer: a
+                        .status_code
+                        .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
+                    latency_ms: a.latency_ms,
+                    response: a.response,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The fields a reviewer can change, as the export shows them: (kind, category, value,
@@ -459,6 +501,7 @@ pub async fn document(
         && checkout
             .is_some_and(|c| c.is_held_by(&Reviewer::of(&user)) && c.is_live(Timestamp::now()));
     let edits = user.role.may_edit();
+    let deliveries = delivery_rows(state.store.deliveries(summary.id).await?);
     let (export, recognised) = export_and_pages(&state, task).await?;
     let pages = page_views(&recognised, &export);
     let mut first = true;
@@ -490,6 +533,7 @@ pub async fn document(
         can_delete: edits && !matches!(status, TaskStatus::Deleting | TaskStatus::Deleted),
         fields,
         pages,
+        deliveries,
     };
     Ok(page_response(StatusCode::OK, &view))
 }
@@ -680,4 +724,22 @@ pub async fn delete_task(
 ) -> UiResult<Response> {
     end_task(&state, &Actor::User(user), &task_id, Ending::Delete).await?;
     Ok(Redirect::to(DOCUMENTS_PATH).into_response())
+}
+
+/// Sends the task's newest webhook message again (same id) and shows the task.
+pub async fn redeliver(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> UiResult<Response> {
+    let actor = Actor::User(user);
+    let task = reviewable_task(&state, &actor, &task_id, true).await?;
+    let id = task.summary.id;
+    state
+        .store
+        .redeliver(id, Timestamp::now())
+        .await?
+        .ok_or_else(|| ApiError::Conflict("nothing was ever sent for this task".into()))?;
+    state.pipeline.wake_deliveries();
+    Ok(Redirect::to(&format!("{DOCUMENTS_PATH}/{id}")).into_response())
 }

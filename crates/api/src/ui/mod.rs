@@ -8,12 +8,12 @@ mod documents;
 mod settings;
 
 pub use documents::{
-    cancel_task, complete_review, delete_task, document, documents, page_picture, release_review,
-    start_review,
+    cancel_task, complete_review, delete_task, document, documents, page_picture, redeliver,
+    release_review, start_review,
 };
 pub use settings::{
-    invite_person, organisation_settings, rotate_secret, save_workspace_settings,
-    workspace_settings,
+    invite_person, organisation_settings, rotate_secret, rotate_webhook_secret, save_webhook,
+    save_workspace_settings, workspace_settings,
 };
 
 use askama::Template;

@@ -18,6 +18,7 @@ use crate::AppState;
 use docket_domain::people::{Role, User};
 use docket_domain::review::{AssignmentMode, ReviewSettings};
 use docket_domain::tenant::Workspace;
+use docket_domain::webhook::{WebhookChange, WebhookSecret, WebhookSettings};
 use docket_domain::workspace::valid_languages;
 use docket_domain::WorkspaceTemplate;
 
@@ -225,6 +226,7 @@ struct WorkspacePage<'a> {
     auto_review: bool,
     in_turn: bool,
     reviewers: Vec<Choice>,
+    webhook: Option<WebhookSettings>,
     saved: bool,
     error: Option<String>,
 }
@@ -267,6 +269,7 @@ async fn workspace_page(
     } else {
         StatusCode::OK
     };
+    let webhook = state.store.webhook(user.org_id, workspace.id).await?;
     let view = WorkspacePage {
         me: Chrome::of(user),
         id: workspace.id,
@@ -278,6 +281,7 @@ async fn workspace_page(
         auto_review: form.review.auto_review,
         in_turn: form.review.assignment == AssignmentMode::InTurn,
         reviewers,
+        webhook,
         saved,
         error,
     };
@@ -397,5 +401,91 @@ pub async fn save_workspace_settings(
             Ok(workspace_page(&state, &user, &workspace, &form, false, Some(why)).await?)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets, turns off or removes the workspace's webhook from its settings page.
+pub async fn save_webhook(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(workspace_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult<Response> {
+    from_our_pages(&headers, &state)?;
+    let workspace = managed_workspace(&state, &user, &workspace_id).await?;
+    let current = state.store.webhook(user.org_id, workspace.id).await?;
+    let kept = if field(&body, "remove") == "true" {
+        state
+            .store
+            .set_webhook(user.org_id, workspace.id, None)
+            .await?;
+        Ok(())
+    } else {
+        let timeout = field(&body, "timeout");
+        let change = WebhookChange {
+            url: Some(field(&body, "url")),
+            enabled: Some(field(&body, "enabled") == "true"),
+            schedule: Some(field(&body, "schedule")),
+            timeout_seconds: timeout.trim().parse().ok(),
+        };
+        match change.apply(current) {
+            Ok(webhook) => {
+                let org = user.org_id;
+                state
+                    .store
+                    .set_webhook(org, workspace.id, Some(&webhook))
+                    .await?;
+                state.pipeline.wake_deliveries();
+                Ok(())
+            }
+            Err(e) => Err(e.0),
+        }
+    };
+    saved_or_said(&state, &user, &workspace, kept).await
+}
+
+/// A new secret for the workspace's webhook.
+pub async fn rotate_webhook_secret(
+    Viewer(user): Viewer,
+    State(state): State<AppState>,
+    Path(workspace_id): Path<String>,
+    headers: HeaderMap,
+) -> UiResult<Response> {
+    from_our_pages(&headers, &state)?;
+    let workspace = managed_workspace(&state, &user, &workspace_id).await?;
+    let mut webhook = state
+        .store
+        .webhook(user.org_id, workspace.id)
+        .await?
+        .ok_or(ApiError::NotFound("webhook"))?;
+    webhook.secret = WebhookSecret::generate();
+    state
+        .store
+        .set_webhook(user.org_id, workspace.id, Some(&webhook))
+        .await?;
+    saved_or_said(&state, &user, &workspace, Ok(())).await
+}
+
+/// Back to the workspace's page: saved, or the page again saying what was wrong.
+async fn saved_or_said(
+    state: &AppState,
+    user: &User,
+    workspace: &Workspace,
+    kept: Result<(), String>,
+) -> UiResult<Response> {
+    match kept {
+        Ok(()) => {
+            let to = format!("{SETTINGS_PATH}/workspaces/{}?saved=1", workspace.id);
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(why) => {
+            let form = WorkspaceForm {
+                template: workspace.template.clone(),
+                languages: workspace.languages.clone(),
+                review: workspace.review.clone(),
+            };
+            Ok(workspace_page(state, user, workspace, &form, false, Some(why)).await?)
+        }
     }
 }
