@@ -316,6 +316,13 @@ enum WebhookCommand {
         /// http or https; no private address unless docket runs with --allow-private-urls.
         #[arg(long)]
         url: Option<String>,
+        /// What messages carry: exportData (the task's export, the default) or fileUrl (a
+        /// signed link to the exported file).
+        #[arg(long)]
+        body: Option<String>,
+        /// For fileUrl: how long its links work, 1 to 168 hours (default 168).
+        #[arg(long)]
+        file_link_hours: Option<u32>,
         /// Waits before each retry, e.g. 5s,5m,30m,2h,5h,10h,10h (the default).
         #[arg(long)]
         schedule: Option<String>,
@@ -530,6 +537,7 @@ async fn webhook_command(command: WebhookCommand) -> anyhow::Result<()> {
     let current = store.webhook(org_id, workspace).await?;
     let print = |w: &WebhookSettings| {
         println!("url: {}", w.url);
+        println!("body: {}", w.body.name());
         println!("secret: {}", w.secret.to_text());
         println!("enabled: {}", w.enabled);
         println!("schedule: {}", w.schedule);
@@ -541,6 +549,8 @@ async fn webhook_command(command: WebhookCommand) -> anyhow::Result<()> {
     let changed = match command {
         WebhookCommand::Set {
             url,
+            body,
+            file_link_hours,
             schedule,
             timeout_seconds,
             enabled,
@@ -548,6 +558,8 @@ async fn webhook_command(command: WebhookCommand) -> anyhow::Result<()> {
         } => {
             let change = WebhookChange {
                 url,
+                body,
+                file_link_hours,
                 enabled,
                 schedule,
                 timeout_seconds,

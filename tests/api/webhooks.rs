@@ -428,3 +428,104 @@ async fn the_web_ui_sets_a_webhook_and_shows_and_redelivers_a_tasks_messages() {
     assert_eq!(status, 303);
     assert_eq!(call(&server, Method::GET, &api, None).await.0, 404);
 }
+
+#[tokio::test]
+async fn url_to_file_messages_link_the_file_until_the_link_expires_or_the_file_goes() {
+    use docket::domain::lifecycle::LifecyclePolicy;
+    use docket::domain::links::LinkedFile;
+    use docket::domain::Timestamp;
+
+    let server = start().await;
+    let receiver = Receiver::start(vec![]).await;
+    let path = format!(
+        "/api/v1.0/external/sdworkspace/{}/webhook",
+        default_workspace(&server).await
+    );
+    let too_long = json!({"url": receiver.url, "body": "fileUrl", "fileLinkHours": 169});
+    assert_eq!(
+        call(&server, Method::PUT, &path, Some(too_long)).await.0,
+        400
+    );
+    let secret = set_webhook(
+        &server,
+        json!({"url": receiver.url, "body": "fileUrl", "fileLinkHours": 2}),
+    )
+    .await;
+    let task = reviewed_task(&server).await;
+    let request = receiver.requests(1).await.remove(0);
+    verify(&secret, &request);
+    let sent: Value = serde_json::from_slice(&request.1).unwrap();
+    let mut keys: Vec<&str> = sent
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "displayName",
+            "exportedFileUrl",
+            "taskId",
+            "taskNumber",
+            "totalPages",
+            "workspaceId"
+        ]
+    );
+    assert_eq!(
+        (sent["taskId"].as_i64(), sent["totalPages"].as_i64()),
+        (Some(task), Some(1))
+    );
+    server.wait_for(task, &[9]).await;
+
+    let link = sent["exportedFileUrl"].as_str().unwrap().to_owned();
+    let expires: i64 = link
+        .split("expires=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let in_two_hours = Timestamp::now().millis() / 1000 + 2 * 3600;
+    assert!(
+        (in_two_hours - 60..=in_two_hours).contains(&expires),
+        "{link}"
+    );
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let file = get(link.clone()).await;
+    assert_eq!(file.status(), 200);
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF"));
+    let tampered = link.replace("signature=", "signature=A");
+    assert_eq!(get(tampered).await.status(), 403);
+    let other_task = link.replace(
+        &format!("/exported/{task}?"),
+        &format!("/exported/{}?", task + 1),
+    );
+    assert_eq!(get(other_task).await.status(), 403);
+    let links = &server.docket.state.links;
+    let past = Timestamp::now().plus_seconds(-1);
+    let expired = links.url_until(LinkedFile::Exported, &server.base, task, past);
+    assert_eq!(get(expired).await.status(), 403);
+
+    // Deleted, and its file removed after the retention period: the link finds nothing.
+    let delete = format!("/api/v1.0/external/sdtask/{task}");
+    assert_eq!(call(&server, Method::DELETE, &delete, None).await.0, 200);
+    let state = &server.docket.state;
+    let later = Timestamp::now().plus_seconds(31 * 24 * 3600);
+    docket::pipeline::sweeper::sweep(
+        &state.store,
+        &state.blobs,
+        &LifecyclePolicy::default(),
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(link).await.status(), 404);
+}

@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::input::Query;
 use super::tasks::{find_task, path_task_id};
 use super::AppState;
+use docket_domain::links::LinkedFile;
 use docket_domain::Timestamp;
 use docket_store::Task;
 
@@ -58,12 +59,50 @@ pub async fn signed_original_file(
     Path(task_id): Path<String>,
     query: Query,
 ) -> ApiResult<Response> {
+    serve_linked(&state, LinkedFile::Original, &task_id, &query).await
+}
+
+/// The exported file of a task by the signed link of a URL-to-file webhook
+/// (`exportedFileUrl`); no token. The exported file is the document as the client sent it
+/// (docket's choice until exports render files of their own).
+#[utoipa::path(
+    get,
+    path = "/files/exported/{taskId}",
+    tag = "Webhooks",
+    params(
+        ("taskId" = i64, Path, description = "Task id"),
+        ("expires" = i64, Query, description = "Unix time the link stops working"),
+        ("signature" = String, Query, description = "The link's signature"),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 403, description = "The link has expired or was altered"),
+        (status = 404, description = "The file is gone"),
+    ),
+    security(())
+)]
+pub async fn signed_exported_file(
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+    query: Query,
+) -> ApiResult<Response> {
+    serve_linked(&state, LinkedFile::Exported, &task_id, &query).await
+}
+
+/// Serves the file a signed link opens: 403 for a link expired or altered, 404 once the file
+/// is gone.
+async fn serve_linked(
+    state: &AppState,
+    file: LinkedFile,
+    task_id: &str,
+    query: &Query,
+) -> ApiResult<Response> {
     let forbidden = || ApiError::Forbidden("the link has expired or is not valid".into());
     let task_id: i64 = task_id.parse().map_err(|_| forbidden())?;
-    let now = Timestamp::now();
+    let (expires, signature) = (query.get("expires"), query.get("signature"));
     if !state
         .links
-        .verify(task_id, query.get("expires"), query.get("signature"), now)
+        .verify(file, task_id, expires, signature, Timestamp::now())
     {
         return Err(forbidden());
     }
@@ -71,8 +110,8 @@ pub async fn signed_original_file(
         .store
         .task_by_id(task_id)
         .await?
-        .ok_or(ApiError::NotFound("original file"))?;
-    serve_original(&state, task).await
+        .ok_or(ApiError::NotFound("file"))?;
+    serve_original(state, task).await
 }
 
 async fn serve_original(state: &AppState, task: Task) -> ApiResult<Response> {

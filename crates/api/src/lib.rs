@@ -255,6 +255,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(tasks::export_data_by_query))
         .routes(routes!(files::original_file))
         .routes(routes!(files::signed_original_file))
+        .routes(routes!(files::signed_exported_file))
         .routes(routes!(tasks::status_history))
         .routes(routes!(catalog::current_workspaces))
         .routes(routes!(catalog::create_batch, catalog::get_batch))

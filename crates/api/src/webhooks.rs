@@ -13,7 +13,9 @@ use super::input::json_body;
 use super::people::visible_workspace;
 use super::review::reviewable_task;
 use super::AppState;
-use docket_domain::webhook::{Delivery, WebhookChange, WebhookSecret, WebhookSettings};
+use docket_domain::webhook::{
+    Delivery, WebhookBody, WebhookChange, WebhookSecret, WebhookSettings,
+};
 use docket_domain::Timestamp;
 
 /// A workspace's webhook as the API shows it.
@@ -21,6 +23,10 @@ use docket_domain::Timestamp;
 #[serde(rename_all = "camelCase")]
 pub struct WebhookResponse {
     pub url: String,
+    /// `exportData` (the GetExportData model) or `fileUrl` (URL-to-file).
+    pub body: String,
+    /// For `fileUrl`: how long `exportedFileUrl` works, in hours.
+    pub file_link_hours: Option<u32>,
     /// `whsec_` and the key in base64: verify `webhook-signature` with it.
     pub secret: String,
     pub enabled: bool,
@@ -35,6 +41,11 @@ impl From<&WebhookSettings> for WebhookResponse {
     fn from(w: &WebhookSettings) -> Self {
         WebhookResponse {
             url: w.url.clone(),
+            body: w.body.name().to_owned(),
+            file_link_hours: match w.body {
+                WebhookBody::ExportData => None,
+                WebhookBody::FileUrl { link_hours } => Some(link_hours),
+            },
             secret: w.secret.to_text(),
             enabled: w.enabled,
             schedule: w.schedule.to_string(),
@@ -51,6 +62,11 @@ pub struct WebhookRequest {
     /// http or https. The same rules as document URLs: no private addresses unless docket
     /// runs with `--allow-private-urls`.
     pub url: String,
+    /// `exportData` (default): the task's export; `fileUrl`: `{taskId, taskNumber,
+    /// workspaceId, displayName, totalPages, exportedFileUrl}` with a signed link.
+    pub body: Option<String>,
+    /// For `fileUrl`: how long its links work, 1 to 168 hours (default 168).
+    pub file_link_hours: Option<u32>,
     pub enabled: Option<bool>,
     /// Waits before each retry (default Standard Webhooks' 5s,5m,30m,2h,5h,10h,10h).
     pub schedule: Option<String>,
@@ -117,10 +133,19 @@ pub async fn set_webhook(
     body: Bytes,
 ) -> ApiResult<Json<WebhookResponse>> {
     let workspace = managed_workspace(&actor, &state, &workspace_id).await?;
-    let names = ["url", "enabled", "schedule", "timeoutSeconds"];
+    let names = [
+        "url",
+        "body",
+        "fileLinkHours",
+        "enabled",
+        "schedule",
+        "timeoutSeconds",
+    ];
     let request: WebhookRequest = json_body(&body, &names)?;
     let change = WebhookChange {
         url: Some(request.url),
+        body: request.body,
+        file_link_hours: request.file_link_hours,
         enabled: request.enabled,
         schedule: request.schedule,
         timeout_seconds: request.timeout_seconds,

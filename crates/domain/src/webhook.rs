@@ -142,10 +142,32 @@ impl std::fmt::Display for RetrySchedule {
     }
 }
 
+/// What a workspace's messages carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookBody {
+    /// The task's export (GetExportData).
+    ExportData,
+    /// URL-to-file: `{taskId, taskNumber, workspaceId, displayName, totalPages,
+    /// exportedFileUrl}`, the link signed to work for this many hours (at most 168).
+    FileUrl { link_hours: u32 },
+}
+
+impl WebhookBody {
+    pub const MAX_LINK_HOURS: u32 = 168;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WebhookBody::ExportData => "exportData",
+            WebhookBody::FileUrl { .. } => "fileUrl",
+        }
+    }
+}
+
 /// A workspace's webhook: where its reviewed tasks are sent, and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookSettings {
     pub url: String,
+    pub body: WebhookBody,
     pub secret: WebhookSecret,
     pub enabled: bool,
     pub schedule: RetrySchedule,
@@ -160,6 +182,10 @@ pub struct WebhookSettings {
 #[derive(Debug, Clone, Default)]
 pub struct WebhookChange {
     pub url: Option<String>,
+    /// `exportData` or `fileUrl`.
+    pub body: Option<String>,
+    /// For `fileUrl`: how long its links work, 1 to 168 hours (default 168).
+    pub file_link_hours: Option<u32>,
     pub enabled: Option<bool>,
     /// Waits before each retry, as `RetrySchedule::parse` reads them.
     pub schedule: Option<String>,
@@ -184,6 +210,33 @@ impl WebhookChange {
         if let Some(enabled) = self.enabled {
             webhook.enabled = enabled;
         }
+        let link_hours = match (self.body.as_deref(), webhook.body) {
+            (Some("exportData"), _) => None,
+            (Some("fileUrl"), _) => Some(WebhookBody::MAX_LINK_HOURS),
+            (Some(other), _) => {
+                return Err(Invalid(format!(
+                    "body is exportData or fileUrl, not {other:?}"
+                )))
+            }
+            (None, WebhookBody::FileUrl { link_hours }) => Some(link_hours),
+            (None, WebhookBody::ExportData) => None,
+        };
+        webhook.body = match (link_hours, self.file_link_hours) {
+            (None, Some(_)) => {
+                return Err(Invalid("fileLinkHours is for a fileUrl body".into()));
+            }
+            (None, None) => WebhookBody::ExportData,
+            (Some(default), hours) => {
+                let link_hours = hours.unwrap_or(default);
+                if !(1..=WebhookBody::MAX_LINK_HOURS).contains(&link_hours) {
+                    return Err(Invalid(format!(
+                        "fileLinkHours must be from 1 to {}",
+                        WebhookBody::MAX_LINK_HOURS
+                    )));
+                }
+                WebhookBody::FileUrl { link_hours }
+            }
+        };
         // Turned on again: whatever turned it off is past.
         if webhook.enabled {
             webhook.disabled_reason = None;
@@ -212,6 +265,7 @@ impl WebhookSettings {
     pub fn new(url: String) -> Self {
         WebhookSettings {
             url,
+            body: WebhookBody::ExportData,
             secret: WebhookSecret::generate(),
             enabled: true,
             schedule: RetrySchedule::default(),

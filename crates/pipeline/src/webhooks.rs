@@ -10,9 +10,11 @@ use tracing::{info, warn};
 
 use super::export::export_and_pages;
 use super::fetch::EndpointClient;
-use docket_domain::links::FileLinks;
+use serde_json::json;
+
+use docket_domain::links::{FileLinks, LinkedFile};
 use docket_domain::webhook::{
-    next_step, Answer, DeliveryAttempt, NextStep, OutboundMessage, EXCERPT_CHARS,
+    next_step, Answer, DeliveryAttempt, NextStep, OutboundMessage, WebhookBody, EXCERPT_CHARS,
 };
 use docket_domain::Timestamp;
 use docket_store::Store;
@@ -117,15 +119,34 @@ impl Deliverer {
         Ok(true)
     }
 
-    /// The task's export as JSON, as GetExportData answers it.
+    /// What the message carries: the task's export as GetExportData answers it, or the
+    /// URL-to-file body with a link to the exported file.
     async fn body(&self, message: &OutboundMessage) -> anyhow::Result<Vec<u8>> {
         let task = self
             .store
             .task_by_id(message.task_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("task {} is gone", message.task_id))?;
+        let now = Timestamp::now();
+        let link = |file: LinkedFile, hours: u32| {
+            self.links.as_ref().map(|l| {
+                let until = now.plus_seconds(i64::from(hours) * 3600);
+                l.links.url_until(file, &l.base_url, task.summary.id, until)
+            })
+        };
+        if let WebhookBody::FileUrl { link_hours } = message.webhook.body {
+            let body = json!({
+                "taskId": task.summary.id,
+                "taskNumber": task.summary.task_number,
+                "workspaceId": task.summary.workspace_id,
+                "displayName": task.summary.display_name,
+                "totalPages": task.summary.total_pages,
+                "exportedFileUrl": link(LinkedFile::Exported, link_hours),
+            });
+            return Ok(serde_json::to_vec(&body)?);
+        }
         let original_file_url = match (&self.links, &task.original) {
-            (Some(l), Some(_)) => Some(l.links.url(&l.base_url, task.summary.id, Timestamp::now())),
+            (Some(l), Some(_)) => Some(l.links.url(&l.base_url, task.summary.id, now)),
             _ => None,
         };
         let (export, _) = export_and_pages(&self.store, task, original_file_url).await?;

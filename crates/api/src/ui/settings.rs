@@ -423,8 +423,11 @@ pub async fn save_webhook(
         Ok(())
     } else {
         let timeout = field(&body, "timeout");
+        let hours = field(&body, "hours");
         let change = WebhookChange {
             url: Some(field(&body, "url")),
+            body: Some(field(&body, "body")).filter(|b| !b.is_empty()),
+            file_link_hours: hours.trim().parse().ok(),
             enabled: Some(field(&body, "enabled") == "true"),
             schedule: Some(field(&body, "schedule")),
             timeout_seconds: timeout.trim().parse().ok(),

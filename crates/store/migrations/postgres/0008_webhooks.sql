@@ -5,6 +5,8 @@
 CREATE TABLE webhooks (
     workspace_id    BIGINT  PRIMARY KEY REFERENCES workspaces (id),
     url             TEXT    NOT NULL,
+    -- NULL: messages carry the export; else URL-to-file links working this many hours.
+    file_link_hours BIGINT,
     -- whsec_ and the key in base64: needed to sign, so kept as is.
     secret          TEXT    NOT NULL,
     enabled         BIGINT  NOT NULL,

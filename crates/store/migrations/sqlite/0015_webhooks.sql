@@ -5,6 +5,8 @@
 CREATE TABLE webhooks (
     workspace_id    INTEGER PRIMARY KEY REFERENCES workspaces (id),
     url             TEXT    NOT NULL,
+    -- NULL: messages carry the export; else URL-to-file links working this many hours.
+    file_link_hours INTEGER,
     -- whsec_ and the key in base64: needed to sign, so kept as is.
     secret          TEXT    NOT NULL,
     enabled         INTEGER NOT NULL,

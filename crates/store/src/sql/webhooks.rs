@@ -8,19 +8,35 @@ use super::{record_status, Db, SqlStore};
 use crate::{StoreError, StoreResult, Webhooks};
 use docket_domain::webhook::{
     new_message_id, Delivery, DeliveryAttempt, MessageState, NextStep, OutboundMessage,
-    RetrySchedule, WebhookSecret, WebhookSettings,
+    RetrySchedule, WebhookBody, WebhookSecret, WebhookSettings,
 };
 use docket_domain::{IntegrationStatus, TaskStatus, Timestamp};
 
-type WebhookRow = (String, String, i64, String, i64, Option<String>);
+type WebhookRow = (
+    String,
+    Option<i64>,
+    String,
+    i64,
+    String,
+    i64,
+    Option<String>,
+);
 
-const WEBHOOK_COLUMNS: &str = "url, secret, enabled, schedule, timeout_seconds, disabled_reason";
+const WEBHOOK_COLUMNS: &str =
+    "url, file_link_hours, secret, enabled, schedule, timeout_seconds, disabled_reason";
 
 fn webhook_from(workspace_id: i64, row: WebhookRow) -> StoreResult<WebhookSettings> {
-    let (url, secret, enabled, schedule, timeout_seconds, disabled_reason) = row;
+    let (url, link_hours, secret, enabled, schedule, timeout_seconds, disabled_reason) = row;
     let corrupt = |what: &str| StoreError::Corrupt(format!("webhook of {workspace_id}: {what}"));
+    let body = match link_hours {
+        None => WebhookBody::ExportData,
+        Some(hours) => WebhookBody::FileUrl {
+            link_hours: u32::try_from(hours).map_err(|_| corrupt("file_link_hours"))?,
+        },
+    };
     Ok(WebhookSettings {
         url,
+        body,
         secret: WebhookSecret::parse(&secret).map_err(|_| corrupt("secret"))?,
         enabled: enabled != 0,
         schedule: RetrySchedule::parse(&schedule).map_err(|_| corrupt("schedule"))?,
@@ -148,10 +164,14 @@ impl Webhooks for SqlStore {
         if let Some(w) = webhook {
             sqlx::query(&format!(
                 "INSERT INTO webhooks (workspace_id, {WEBHOOK_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ))
             .bind(workspace_id)
             .bind(&w.url)
+            .bind(match w.body {
+                WebhookBody::ExportData => None,
+                WebhookBody::FileUrl { link_hours } => Some(i64::from(link_hours)),
+            })
             .bind(w.secret.to_text())
             .bind(i64::from(w.enabled))
             .bind(w.schedule.to_string())
@@ -191,19 +211,17 @@ impl Webhooks for SqlStore {
         let Some((id, task_id, workspace_id, attempts)) = claimed else {
             return Ok(None);
         };
-        let row: (i64, String, String, i64, String, i64, Option<String>) =
-            sqlx::query_as(&format!(
-                "SELECT t.org_id, {WEBHOOK_COLUMNS} FROM tasks t
-                 JOIN webhooks w ON w.workspace_id = t.workspace_id WHERE t.id = $1"
-            ))
+        let org_id: i64 = sqlx::query_scalar("SELECT org_id FROM tasks WHERE id = $1")
             .bind(task_id)
             .fetch_one(&mut *tx)
             .await?;
-        let (org_id, url, secret, enabled, schedule, timeout, reason) = row;
-        let webhook = webhook_from(
-            workspace_id,
-            (url, secret, enabled, schedule, timeout, reason),
-        )?;
+        let row: WebhookRow = sqlx::query_as(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE workspace_id = $1"
+        ))
+        .bind(workspace_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let webhook = webhook_from(workspace_id, row)?;
         if task_status(&mut tx, task_id).await? == TaskStatus::Reviewed {
             record_status(&mut tx, task_id, TaskStatus::Exporting, None).await?;
         }
