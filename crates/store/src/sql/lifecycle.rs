@@ -72,6 +72,8 @@ impl Lifecycle for SqlStore {
                 "SELECT t.id, t.priority FROM tasks t
                  WHERE t.task_status = $1 AND t.status_changed_at < $2
                    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id)
+                   AND NOT EXISTS (SELECT 1 FROM webhook_messages m
+                                   WHERE m.task_id = t.id AND m.state = 'pending')
                    AND (t.checkout_until IS NULL OR t.checkout_until < $3)
                  ORDER BY t.status_changed_at LIMIT $4",
             )
@@ -87,7 +89,9 @@ impl Lifecycle for SqlStore {
                 let still: Option<i64> = sqlx::query_scalar(&format!(
                     "SELECT id FROM tasks WHERE id = $1 AND task_status = $2
                        AND status_changed_at < $3
-                       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = $1){}",
+                       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = $1)
+                       AND NOT EXISTS (SELECT 1 FROM webhook_messages m
+                                       WHERE m.task_id = $1 AND m.state = 'pending'){}",
                     super::super::LOCK_ROWS
                 ))
                 .bind(id)

@@ -404,7 +404,7 @@ mod tests {
     use super::super::tests::store_or_skip;
     use super::super::{leave_in, new_task, with_organisation};
     use super::*;
-    use crate::{Catalog, Reviewer, Reviews, Tasks};
+    use crate::{Catalog, Lifecycle, Reviewer, Reviews, Tasks};
 
     /// A task of the organisation's default workspace, reviewed by its API client.
     async fn reviewed(store: &SqlStore, org: i64) -> i64 {
@@ -473,6 +473,13 @@ mod tests {
         assert_eq!((first.task_id, first.attempt, first.org_id), (task, 1, org));
         assert_eq!(first.webhook, webhook);
         assert_eq!(summary(&store, task).await.0, TaskStatus::Exporting);
+        let hours_later = now.plus_seconds(7200);
+        let stuck_after = [(TaskStatus::Exporting, 3600)];
+        let reverted = store.revert_stuck(hours_later, &stuck_after).await.unwrap();
+        assert!(
+            reverted.is_empty(),
+            "a task whose message waits is not stuck"
+        );
         assert!(
             store.claim_message(now, lease).await.unwrap().is_none(),
             "one attempt in flight"
