@@ -46,6 +46,10 @@ enum Command {
     Serve(ServeArgs),
     /// Process tasks only, beside `serve --no-workers` or other workers on the same data.
     Worker(WorkerArgs),
+    /// Take documents dropped in folders as tasks: each folder feeds a workspace (and a
+    /// batch); taken files move to processed/ (with <name>.json holding the taskId) or failed/
+    /// (with the reason). The tasks are processed by `serve` and `worker` processes.
+    FolderWorker(FolderWorkerArgs),
     /// Organisations (tenants) and their API credentials.
     Org {
         #[command(subcommand)]
@@ -249,6 +253,30 @@ struct WorkerArgs {
     pipeline: PipelineArgs,
 }
 
+#[derive(Args)]
+struct FolderWorkerArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// The organisation's client id; may be left out when there is only one organisation.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// A folder and where its documents go: DIR=WORKSPACE_ID or DIR=WORKSPACE_ID:BATCH_ID
+    /// (repeatable; several in DOCKET_FOLDER separated by commas).
+    #[arg(
+        long = "folder",
+        env = "DOCKET_FOLDER",
+        value_delimiter = ',',
+        required = true
+    )]
+    folders: Vec<String>,
+    /// Seconds between scans of the folders.
+    #[arg(long, env = "DOCKET_SCAN_INTERVAL_SECONDS", default_value_t = 2)]
+    scan_interval_seconds: u64,
+    /// Seconds a file must be left unchanged (and keep its size over a scan) to be taken.
+    #[arg(long, env = "DOCKET_SETTLE_SECONDS", default_value_t = 2)]
+    settle_seconds: u64,
+}
+
 #[derive(Subcommand)]
 enum OrgCommand {
     /// Create an organisation with a default workspace; prints its credentials once.
@@ -422,6 +450,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(_) => anyhow::bail!("the sandbox runs without a runtime"),
         Command::Serve(args) => serve(args).await,
         Command::Worker(args) => worker(args).await,
+        Command::FolderWorker(args) => folder_worker(args).await,
         Command::Eval(args) => {
             anyhow::ensure!(
                 args.as_images
@@ -725,6 +754,66 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping");
     workers.stop().await;
+    Ok(())
+}
+
+async fn folder_worker(args: FolderWorkerArgs) -> anyhow::Result<()> {
+    use docket::pipeline::folders::{FolderIntake, IntakeConfig, WatchedFolder};
+    let docket = Docket::open(settings(&args.pipeline)?).await?;
+    let store = docket.store().clone();
+    let org_id = organisation(&store, args.client_id.as_deref()).await?;
+    let mut folders = Vec::new();
+    for spec in &args.folders {
+        let bad = || {
+            format!("--folder takes DIR=WORKSPACE_ID or DIR=WORKSPACE_ID:BATCH_ID, not {spec:?}")
+        };
+        let (dir, target) = spec.rsplit_once('=').with_context(bad)?;
+        let (workspace, batch) = match target.split_once(':') {
+            Some((workspace, batch)) => (workspace, Some(batch)),
+            None => (target, None),
+        };
+        let workspace_id: i64 = workspace.trim().parse().with_context(bad)?;
+        let batch_id = batch
+            .map(|b| b.trim().parse::<i64>())
+            .transpose()
+            .with_context(bad)?;
+        anyhow::ensure!(
+            store.workspace(org_id, Some(workspace_id)).await?.is_some(),
+            "the organisation has no workspace {workspace_id}"
+        );
+        if let Some(batch_id) = batch_id {
+            let batch = store.batch(org_id, batch_id).await?;
+            anyhow::ensure!(
+                batch.is_some_and(|b| b.workspace_id == workspace_id),
+                "workspace {workspace_id} has no batch {batch_id}"
+            );
+        }
+        folders.push(WatchedFolder {
+            path: dir.into(),
+            org_id,
+            workspace_id,
+            batch_id,
+        });
+    }
+    let config = IntakeConfig {
+        settle: Duration::from_secs(args.settle_seconds),
+        ..IntakeConfig::default()
+    };
+    let blobs = docket.state.blobs.clone();
+    let mut intake = FolderIntake::new(store, blobs, folders, config)?;
+    tracing::info!(folders = ?args.folders, "docket folder-worker running");
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        if let Err(e) = intake.scan().await {
+            tracing::warn!(error = %e, "scanning the folders failed; trying again");
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(Duration::from_secs(args.scan_interval_seconds)) => {}
+        }
+    }
+    tracing::info!("stopping");
     Ok(())
 }
 

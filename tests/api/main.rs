@@ -12,6 +12,7 @@ mod docs;
 mod einvoices;
 mod errors;
 mod export;
+mod folders;
 mod integration_status;
 mod lifecycle;
 mod lists;

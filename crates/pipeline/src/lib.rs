@@ -5,6 +5,7 @@ pub mod barcodes;
 pub mod detect;
 pub mod export;
 pub mod fetch;
+pub mod folders;
 pub mod image_pdf;
 pub mod ocr;
 pub mod pdf;
