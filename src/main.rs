@@ -275,6 +275,10 @@ struct FolderWorkerArgs {
     /// Seconds a file must be left unchanged (and keep its size over a scan) to be taken.
     #[arg(long, env = "DOCKET_SETTLE_SECONDS", default_value_t = 2)]
     settle_seconds: u64,
+    /// Scan on the interval only, without change notifications (inotify), which network
+    /// shares never send.
+    #[arg(long, env = "DOCKET_POLL", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    poll: bool,
 }
 
 #[derive(Subcommand)]
@@ -758,7 +762,7 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
 }
 
 async fn folder_worker(args: FolderWorkerArgs) -> anyhow::Result<()> {
-    use docket::pipeline::folders::{FolderIntake, IntakeConfig, WatchedFolder};
+    use docket::pipeline::folders::{wake_on_changes, FolderIntake, IntakeConfig, WatchedFolder};
     let docket = Docket::open(settings(&args.pipeline)?).await?;
     let store = docket.store().clone();
     let org_id = organisation(&store, args.client_id.as_deref()).await?;
@@ -795,22 +799,33 @@ async fn folder_worker(args: FolderWorkerArgs) -> anyhow::Result<()> {
             batch_id,
         });
     }
+    let config_settle = Duration::from_secs(args.settle_seconds);
     let config = IntakeConfig {
-        settle: Duration::from_secs(args.settle_seconds),
+        settle: config_settle,
         ..IntakeConfig::default()
+    };
+    let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+    let _watcher = match args.poll {
+        true => None,
+        false => Some(wake_on_changes(&folders, changed.clone())?),
     };
     let blobs = docket.state.blobs.clone();
     let mut intake = FolderIntake::new(store, blobs, folders, config)?;
-    tracing::info!(folders = ?args.folders, "docket folder-worker running");
+    tracing::info!(folders = ?args.folders, poll = args.poll, "docket folder-worker running");
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    let interval = Duration::from_secs(args.scan_interval_seconds);
     loop {
         if let Err(e) = intake.scan().await {
             tracing::warn!(error = %e, "scanning the folders failed; trying again");
         }
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = tokio::time::sleep(Duration::from_secs(args.scan_interval_seconds)) => {}
+            _ = tokio::time::sleep(interval) => {}
+            // A change: look again soon, when the file has had time to settle.
+            _ = changed.notified() => {
+                tokio::time::sleep(config_settle.min(interval)).await;
+            }
         }
     }
     tracing::info!("stopping");

@@ -1328,42 +1328,51 @@ fn webhook_subcommands_set_show_rotate_and_remove_a_workspaces_webhook() {
     assert!(refusal.contains("no workspace 9"), "{refusal}");
 }
 
-/// `docket folder-worker` beside `docket serve`: a PDF dropped in the folder becomes a task
-/// that the server processes; the file moves to processed/ with its taskId beside it.
+/// `docket folder-worker` beside `docket serve`, one woken by inotify and one polling (as on a
+/// network share): a PDF dropped in each folder becomes a task that the server processes; each
+/// file moves to processed/ with its taskId beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_folder_worker_turns_a_dropped_file_into_a_task() {
+async fn folder_workers_turn_dropped_files_into_tasks() {
     let dir = tempfile::tempdir().unwrap();
-    let inbox = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let mut server = serve(dir.path(), free_port()).await;
     let (client_id, secret) = printed_credentials(&mut server);
     let token = request_token(&http, &server.base, &client_id, &secret).await;
-    let folder = format!("{}=1", inbox.path().display());
-    let mut worker = docket()
-        .args(["folder-worker", "--folder", &folder])
-        .env("DOCKET_DATA_DIR", dir.path())
-        .env("DOCKET_SCAN_INTERVAL_SECONDS", "1")
-        .env("DOCKET_SETTLE_SECONDS", "0")
-        .spawn()
-        .unwrap();
-    let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, "Dropped in a folder")]]);
-    std::fs::write(inbox.path().join("scan.pdf"), pdf).unwrap();
-    let sidecar = inbox.path().join("processed/scan.pdf.json");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !sidecar.exists() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the file was not taken"
-        );
-        assert!(
-            worker.try_wait().unwrap().is_none(),
-            "the folder worker exited"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut watched = Vec::new();
+    for poll in ["false", "true"] {
+        let inbox = tempfile::tempdir().unwrap();
+        let folder = format!("{}=1", inbox.path().display());
+        let worker = docket()
+            .args(["folder-worker", "--folder", &folder])
+            .env("DOCKET_DATA_DIR", dir.path())
+            .env("DOCKET_SCAN_INTERVAL_SECONDS", "1")
+            .env("DOCKET_SETTLE_SECONDS", "0")
+            .env("DOCKET_POLL", poll)
+            .spawn()
+            .unwrap();
+        let text = format!("Dropped in a folder (poll {poll})");
+        let pdf = text_pdf(&[vec![TextRun::new(72.0, 72.0, 12.0, &text)]]);
+        std::fs::write(inbox.path().join("scan.pdf"), pdf).unwrap();
+        watched.push((inbox, worker));
     }
-    let taken: Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
-    let task = taken["taskId"].as_i64().unwrap();
-    let done = wait_for_status(|| status(&http, &server.base, &token, task), &[3]).await;
-    assert_eq!(done["displayName"], "scan.pdf");
-    terminate_child(&mut worker, Duration::from_secs(10));
+    for (inbox, worker) in &mut watched {
+        let sidecar = inbox.path().join("processed/scan.pdf.json");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !sidecar.exists() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the file was not taken"
+            );
+            assert!(
+                worker.try_wait().unwrap().is_none(),
+                "the folder worker exited"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let taken: Value = serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
+        let task = taken["taskId"].as_i64().unwrap();
+        let done = wait_for_status(|| status(&http, &server.base, &token, task), &[3]).await;
+        assert_eq!(done["displayName"], "scan.pdf");
+        terminate_child(worker, Duration::from_secs(10));
+    }
 }

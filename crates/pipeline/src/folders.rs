@@ -1,6 +1,7 @@
 //! Folder intake, as Paperless-ngx's consumer does it: documents dropped in a watched folder
 //! become tasks of the folder's workspace (and batch). A periodic scan is the source of truth
-//! (change notifications never come from network shares); a file is taken only once its size
+//! (change notifications never come from network shares; where they do, inotify only wakes the
+//! next scan early); a file is taken only once its size
 //! held between two scans and it is older than the settling delay, claimed by renaming it into
 //! the folder's work directory (of two processes watching one folder, one rename wins), and
 //! turned into a task whose externalId is the file's content hash, so a restart or a second
@@ -267,6 +268,24 @@ impl FolderIntake {
             Err(e) => Err(Refused::from_error(e)),
         }
     }
+}
+
+/// Wakes `wake` whenever something changes in one of the folders (inotify), so a scan need not
+/// wait for its interval. Changes stop waking when the returned watcher is dropped.
+pub fn wake_on_changes(
+    folders: &[WatchedFolder],
+    wake: std::sync::Arc<tokio::sync::Notify>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            wake.notify_one();
+        }
+    })?;
+    for folder in folders {
+        watcher.watch(&folder.path, notify::RecursiveMode::NonRecursive)?;
+    }
+    Ok(watcher)
 }
 
 /// Why a file did not become a task.
