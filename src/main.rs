@@ -275,6 +275,10 @@ struct FolderWorkerArgs {
     /// Seconds a file must be left unchanged (and keep its size over a scan) to be taken.
     #[arg(long, env = "DOCKET_SETTLE_SECONDS", default_value_t = 2)]
     settle_seconds: u64,
+    /// Once a file's task is reviewed, write its export (GetExportData) beside the file in
+    /// processed/ as <name>.export.json.
+    #[arg(long, env = "DOCKET_WRITE_EXPORTS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    write_exports: bool,
     /// Scan on the interval only, without change notifications (inotify), which network
     /// shares never send.
     #[arg(long, env = "DOCKET_POLL", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
@@ -802,6 +806,7 @@ async fn folder_worker(args: FolderWorkerArgs) -> anyhow::Result<()> {
     let config_settle = Duration::from_secs(args.settle_seconds);
     let config = IntakeConfig {
         settle: config_settle,
+        write_exports: args.write_exports,
         ..IntakeConfig::default()
     };
     let changed = std::sync::Arc::new(tokio::sync::Notify::new());

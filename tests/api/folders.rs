@@ -12,6 +12,15 @@ use crate::common::server::{start, TestServer};
 use docket::pipeline::folders::{FolderIntake, IntakeConfig, Outcome, WatchedFolder};
 
 async fn intake(server: &TestServer, dir: &Path, abandoned_after: Duration) -> FolderIntake {
+    intake_with(server, dir, abandoned_after, false).await
+}
+
+async fn intake_with(
+    server: &TestServer,
+    dir: &Path,
+    abandoned_after: Duration,
+    write_exports: bool,
+) -> FolderIntake {
     let org_id = server.credentials.organization.id;
     let store = server.docket.store().clone();
     let workspace_id = store.workspace(org_id, None).await.unwrap().unwrap().id;
@@ -24,6 +33,7 @@ async fn intake(server: &TestServer, dir: &Path, abandoned_after: Duration) -> F
     let config = IntakeConfig {
         settle: Duration::ZERO,
         abandoned_after,
+        write_exports,
         ..IntakeConfig::default()
     };
     FolderIntake::new(
@@ -156,4 +166,33 @@ async fn system_files_stay_a_non_document_fails_and_a_file_a_crash_left_is_taken
         orphan
     );
     server.wait_for(orphan, &[3]).await;
+}
+
+#[tokio::test]
+async fn once_its_task_is_reviewed_the_export_is_written_beside_the_file() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut intake = intake_with(&server, dir.path(), Duration::from_secs(300), true).await;
+    std::fs::write(dir.path().join("fatura.pdf"), pdf("Fatura FT 1/9")).unwrap();
+    intake.scan().await.unwrap();
+    let [task] = tasks(&intake.scan().await.unwrap())[..] else {
+        panic!("not taken")
+    };
+    server.wait_for(task, &[3]).await;
+    let export = dir.path().join("processed/fatura.pdf.export.json");
+    intake.scan().await.unwrap();
+    assert!(!export.exists(), "not reviewed yet");
+    for step in ["checkout", "complete"] {
+        let path = format!("/api/v1.0/external/sdtask/{task}/{step}");
+        let response = server
+            .call(reqwest::Method::POST, &path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{step}");
+    }
+    intake.scan().await.unwrap();
+    let written: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    assert_eq!(written["taskId"], task);
+    assert!(written["chunks"].is_array(), "the GetExportData model");
 }

@@ -18,7 +18,8 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::detect::detect;
-use docket_domain::{ExternalId, Priority};
+use super::export::export_and_pages;
+use docket_domain::{ExternalId, Priority, TaskStatus};
 use docket_store::blobs::BlobStore;
 use docket_store::{NewTask, Store, StoreError, StoredFile, TaskRef};
 
@@ -44,6 +45,9 @@ pub struct IntakeConfig {
     pub abandoned_after: Duration,
     /// Larger files go to `failed/`.
     pub max_bytes: u64,
+    /// Once a task made from a file is reviewed, its export (GetExportData) is written beside
+    /// the file in `processed/` as `<name>.export.json`.
+    pub write_exports: bool,
 }
 
 impl Default for IntakeConfig {
@@ -52,6 +56,7 @@ impl Default for IntakeConfig {
             settle: Duration::from_secs(2),
             abandoned_after: Duration::from_secs(300),
             max_bytes: 100 * 1024 * 1024,
+            write_exports: false,
         }
     }
 }
@@ -132,6 +137,9 @@ impl FolderIntake {
             for claimed in self.abandoned(&folder)? {
                 handled.push((claimed.clone(), self.handle(&folder, &claimed).await?));
             }
+            if self.config.write_exports {
+                self.write_exports(&folder).await?;
+            }
         }
         self.seen = still_seen;
         Ok(handled)
@@ -195,6 +203,53 @@ impl FolderIntake {
             taken.push(back);
         }
         Ok(taken)
+    }
+
+    /// Writes `<name>.export.json` beside each processed file whose task has been reviewed
+    /// since (written aside and renamed, so a reader never sees half of one).
+    async fn write_exports(&self, folder: &WatchedFolder) -> anyhow::Result<()> {
+        let processed = folder.path.join(PROCESSED);
+        for entry in std::fs::read_dir(&processed)? {
+            let path = entry?.path();
+            let name = file_name(&path);
+            let Some(file) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if file.ends_with(".export") || name.starts_with('.') {
+                continue;
+            }
+            let export_path = processed.join(format!("{file}.export.json"));
+            if export_path.exists() {
+                continue;
+            }
+            let sidecar: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+            let Some(task_id) = sidecar["taskId"].as_i64() else {
+                continue;
+            };
+            let Some(task) = self
+                .store
+                .task(folder.org_id, &TaskRef::Id(task_id))
+                .await?
+            else {
+                continue;
+            };
+            let reviewed = matches!(
+                task.summary.task_status,
+                TaskStatus::Reviewed
+                    | TaskStatus::Exporting
+                    | TaskStatus::ExportCompleted
+                    | TaskStatus::Processed
+            );
+            if !reviewed {
+                continue;
+            }
+            let (export, _) = export_and_pages(&self.store, task, None).await?;
+            let partial = processed.join(format!(".{file}.export.json.partial"));
+            std::fs::write(&partial, serde_json::to_vec_pretty(&export)?)?;
+            std::fs::rename(&partial, &export_path)?;
+            info!(task_id, file = %export_path.display(), "export written beside the file");
+        }
+        Ok(())
     }
 
     /// Makes the claimed file's task (or finds the one it made before) and moves the file to
