@@ -238,6 +238,17 @@ struct WorkspaceForm {
     review: ReviewSettings,
 }
 
+impl WorkspaceForm {
+    /// The form as the workspace is now.
+    fn of(workspace: &Workspace) -> Self {
+        WorkspaceForm {
+            template: workspace.template.clone(),
+            languages: workspace.languages.clone(),
+            review: workspace.review.clone(),
+        }
+    }
+}
+
 async fn workspace_page(
     state: &AppState,
     user: &User,
@@ -306,11 +317,7 @@ pub async fn workspace_settings(
     query: Query,
 ) -> UiResult<Response> {
     let workspace = managed_workspace(&state, &user, &workspace_id).await?;
-    let form = WorkspaceForm {
-        template: workspace.template.clone(),
-        languages: workspace.languages.clone(),
-        review: workspace.review.clone(),
-    };
+    let form = WorkspaceForm::of(&workspace);
     let saved = query.get("saved").is_some();
     Ok(workspace_page(&state, &user, &workspace, &form, saved, None).await?)
 }
@@ -364,15 +371,7 @@ pub async fn save_workspace_settings(
     let workspace = managed_workspace(&state, &user, &workspace_id).await?;
     let form = match read_workspace_form(&body) {
         Ok(form) => form,
-        Err(e) => {
-            let unchanged = WorkspaceForm {
-                template: workspace.template.clone(),
-                languages: workspace.languages.clone(),
-                review: workspace.review.clone(),
-            };
-            let error = Some(e.to_string());
-            return Ok(workspace_page(&state, &user, &workspace, &unchanged, false, error).await?);
-        }
+        Err(e) => return saved_or_said(&state, &user, &workspace, Err(e.to_string())).await,
     };
     let actor = Actor::User(user.clone());
     let kept = async {
@@ -483,11 +482,7 @@ async fn saved_or_said(
             Ok(Redirect::to(&to).into_response())
         }
         Err(why) => {
-            let form = WorkspaceForm {
-                template: workspace.template.clone(),
-                languages: workspace.languages.clone(),
-                review: workspace.review.clone(),
-            };
+            let form = WorkspaceForm::of(workspace);
             Ok(workspace_page(state, user, workspace, &form, false, Some(why)).await?)
         }
     }
